@@ -1,0 +1,59 @@
+// Rcpp glue for scores and inference: maps y, d, weights and nuisance matrices, evaluates the
+// model's score struct and the DML inference, and returns plain R lists.
+#include <RcppEigen.h>
+
+#include <string>
+
+#include "core/inference/dml_inference.h"
+#include "core/scores/irm_score.h"
+#include "core/scores/plr_score.h"
+
+namespace {
+
+const double* optional_real(SEXP x) { return Rf_isNull(x) ? nullptr : REAL(x); }
+
+Rcpp::List as_list(const fastdml::ScoreElements& scores) {
+  return Rcpp::List::create(Rcpp::Named("psi_a") = Rcpp::wrap(scores.psi_a),
+                            Rcpp::Named("psi_b") = Rcpp::wrap(scores.psi_b));
+}
+
+}  // namespace
+
+// [[Rcpp::export(.fastdml_plr_score)]]
+Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights,
+                             Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g,
+                             std::string score) {
+  fastdml::PlrOptions options;
+  options.score = score == "IV-type" ? fastdml::PlrScoreType::kIvType
+                                     : fastdml::PlrScoreType::kPartiallingOut;
+  fastdml::PlrNuisances nuisances{REAL(l), REAL(m), optional_real(g)};
+  return as_list(fastdml::PlrScore(options).compute(REAL(y), REAL(d), optional_real(weights),
+                                                    y.size(), l.ncol(), nuisances));
+}
+
+// [[Rcpp::export(.fastdml_irm_score)]]
+Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights,
+                             Rcpp::NumericMatrix g0, Rcpp::NumericMatrix g1,
+                             Rcpp::NumericMatrix m, std::string estimand, double trim,
+                             bool normalize) {
+  fastdml::IrmOptions options;
+  options.estimand = estimand == "ATT" ? fastdml::IrmEstimand::kAtt : fastdml::IrmEstimand::kAte;
+  options.trim = trim;
+  options.normalize = normalize;
+  fastdml::IrmNuisances nuisances{REAL(g0), REAL(g1), REAL(m)};
+  return as_list(fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights),
+                                                    y.size(), m.ncol(), nuisances));
+}
+
+// [[Rcpp::export(.fastdml_inference)]]
+Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster,
+                             int n_clusters) {
+  const int n = psi_a.nrow(), n_rep = psi_a.ncol();
+  fastdml::ScoreElements scores{fastdml::ConstMatrixMap(REAL(psi_a), n, n_rep),
+                                fastdml::ConstMatrixMap(REAL(psi_b), n, n_rep)};
+  const int* ids = Rf_isNull(cluster) ? nullptr : INTEGER(cluster);
+  const fastdml::DmlEstimate est = fastdml::DmlInference(ids, n_clusters).estimate(scores);
+  return Rcpp::List::create(Rcpp::Named("theta") = est.theta, Rcpp::Named("se") = est.se,
+                            Rcpp::Named("theta_rep") = Rcpp::wrap(est.theta_rep),
+                            Rcpp::Named("se_rep") = Rcpp::wrap(est.se_rep));
+}

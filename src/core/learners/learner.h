@@ -1,0 +1,45 @@
+// Learner: the interface of every built-in (C++) nuisance learner (DESIGN.md §2, "Learners are
+// pluggable"). A cross-fit of one learner on several targets that share a training mask is a
+// CrossFitProblem. The learner first prepares state shared by all folds and repetitions (e.g.
+// per-fold Gram matrices, a warm start, binned features), then each (repetition, fold) task
+// fits on the training rows and predicts every held-out row of the fold. Tasks run in parallel
+// and must only read the shared state and write their own held-out rows.
+#ifndef FASTDML_LEARNERS_LEARNER_H
+#define FASTDML_LEARNERS_LEARNER_H
+
+#include <memory>
+#include <vector>
+
+#include "core/data/data_view.h"
+#include "core/data/fold_plan.h"
+#include "core/util/task_runner.h"
+
+namespace fastdml {
+
+struct CrossFitProblem {
+  const DataView* data;
+  const FoldPlan* folds;
+  std::vector<const double*> targets;  // each of length n
+  const int* train_mask;               // rows allowed in training (nullptr = all rows)
+  std::vector<double*> predictions;    // one n x n_rep column-major output per target
+};
+
+class LearnerState {
+ public:
+  virtual ~LearnerState() = default;
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  // Shared state for all (repetition, fold) tasks; may use the runner's threads.
+  virtual std::unique_ptr<LearnerState> prepare(const CrossFitProblem& problem,
+                                                const TaskRunner& runner) const = 0;
+  // Fits on the training rows of (rep, fold) and writes predictions for its held-out rows.
+  virtual void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
+                                int rep, int fold) const = 0;
+};
+
+}  // namespace fastdml
+
+#endif
