@@ -5,6 +5,10 @@
     .Call(`_fastdml_fastdml_crossfit`, X, folds, groups, num_threads)
 }
 
+.fastdml_fit_predict <- function(X, group, num_threads) {
+    .Call(`_fastdml_fastdml_fit_predict`, X, group, num_threads)
+}
+
 .fastdml_thread_limit <- function() {
     .Call(`_fastdml_fastdml_thread_limit`)
 }

@@ -26,6 +26,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_fit_predict
+Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads);
+RcppExport SEXP _fastdml_fastdml_fit_predict(SEXP XSEXP, SEXP groupSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type group(groupSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_fit_predict(X, group, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_thread_limit
 int fastdml_thread_limit();
 RcppExport SEXP _fastdml_fastdml_thread_limit() {
@@ -89,6 +102,7 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 4},
+    {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 3},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 7},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 9},

@@ -39,44 +39,64 @@ std::shared_ptr<const fastdml::Learner> make_learner(const Rcpp::List& spec) {
   Rcpp::stop("unknown built-in learner kind '%s'", kind);
 }
 
+// A group list(learner, targets, mask) of R objects as a core NuisanceGroup with fresh
+// n x n_cols prediction matrices (returned through `outputs`).
+fastdml::NuisanceGroup as_group(const Rcpp::List& group, int n, int n_cols, Rcpp::List& outputs) {
+  Rcpp::List targets = group["targets"];
+  fastdml::NuisanceGroup core;
+  core.learner = make_learner(group["learner"]);
+  if (!Rf_isNull(group["mask"])) core.train_mask = INTEGER(group["mask"]);
+  outputs = Rcpp::List(targets.size());
+  for (R_xlen_t t = 0; t < targets.size(); ++t) {
+    Rcpp::NumericVector target = targets[t];
+    if (target.size() != n) Rcpp::stop("target length differs from nrow(X)");
+    Rcpp::NumericMatrix prediction(n, n_cols);
+    std::fill(prediction.begin(), prediction.end(), NA_REAL);
+    core.targets.push_back(REAL(target));
+    core.predictions.push_back(REAL(prediction));
+    outputs[t] = prediction;
+  }
+  return core;
+}
+
 }  // namespace
 
 // [[Rcpp::export(.fastdml_crossfit)]]
 Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups,
                             int num_threads) {
-  const int n = X.nrow();
-  fastdml::DataView data(REAL(X), n, X.ncol());
+  fastdml::DataView data(REAL(X), X.nrow(), X.ncol());
   fastdml::FoldPlan plan(INTEGER(folds), folds.nrow(), folds.ncol());
   RInterruptChecker checker;
   fastdml::TaskRunner runner(num_threads, &checker);
   std::vector<fastdml::NuisanceGroup> core_groups;
   Rcpp::List results(groups.size());
   for (R_xlen_t g = 0; g < groups.size(); ++g) {
-    Rcpp::List group = groups[g];
-    Rcpp::List targets = group["targets"];
-    fastdml::NuisanceGroup core;
-    core.learner = make_learner(group["learner"]);
-    if (!Rf_isNull(group["mask"])) core.train_mask = INTEGER(group["mask"]);
-    Rcpp::List outputs(targets.size());
-    for (R_xlen_t t = 0; t < targets.size(); ++t) {
-      Rcpp::NumericVector target = targets[t];
-      if (target.size() != n) Rcpp::stop("target length differs from nrow(X)");
-      Rcpp::NumericMatrix prediction(n, plan.n_rep());
-      std::fill(prediction.begin(), prediction.end(), NA_REAL);
-      core.targets.push_back(REAL(target));
-      core.predictions.push_back(REAL(prediction));
-      outputs[t] = prediction;
-    }
-    core_groups.push_back(core);
+    Rcpp::List outputs;
+    core_groups.push_back(as_group(groups[g], X.nrow(), plan.n_rep(), outputs));
     results[g] = outputs;
   }
-  fastdml::CrossFitter fitter(data, plan, runner);
   try {
-    fitter.run(core_groups);
+    fastdml::CrossFitter(data, plan, runner).run(core_groups);
   } catch (const fastdml::Interrupted&) {
     throw Rcpp::internal::InterruptedException();
   }
   return results;
+}
+
+// [[Rcpp::export(.fastdml_fit_predict)]]
+Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads) {
+  fastdml::DataView data(REAL(X), X.nrow(), X.ncol());
+  RInterruptChecker checker;
+  fastdml::TaskRunner runner(num_threads, &checker);
+  Rcpp::List outputs;
+  fastdml::NuisanceGroup core = as_group(group, X.nrow(), 1, outputs);
+  fastdml::CrossFitProblem problem{&data, nullptr, core.targets, core.train_mask, core.predictions};
+  try {
+    core.learner->fit_predict_full(problem, runner);
+  } catch (const fastdml::Interrupted&) {
+    throw Rcpp::internal::InterruptedException();
+  }
+  return outputs;
 }
 
 // [[Rcpp::export(.fastdml_thread_limit)]]

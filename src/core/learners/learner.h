@@ -38,7 +38,15 @@ class Learner {
   // Fits on the training rows of (rep, fold) and writes predictions for its held-out rows.
   virtual void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
                                 int rep, int fold) const = 0;
+  // No cross-fitting: fits on all rows allowed by the mask and predicts every row into the
+  // first column of each prediction buffer (problem.folds is unused and may be null).
+  virtual void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const = 0;
 };
+
+// The rows allowed by a training mask (all rows when mask is null), in increasing order.
+std::vector<int> masked_rows(int n, const int* mask);
+// 0, 1, ..., n - 1.
+std::vector<int> all_rows(int n);
 
 }  // namespace fastdml
 

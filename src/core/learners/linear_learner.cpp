@@ -78,4 +78,20 @@ void LinearLearner::fit_predict_fold(const CrossFitProblem& problem, const Learn
   }
 }
 
+
+void LinearLearner::fit_predict_full(const CrossFitProblem& problem,
+                                     const TaskRunner& runner) const {
+  const DataView& data = *problem.data;
+  const std::vector<int> train = masked_rows(data.n(), problem.train_mask);
+  if (train.empty()) throw std::runtime_error("LinearLearner: no training rows");
+  const Eigen::MatrixXd C = cross_products_chunked(data, train, problem.targets, nullptr, runner);
+  const int q = data.n_design();
+  const Eigen::MatrixXd coef = solve_normal_equations(
+      C.topLeftCorner(q, q), C.block(0, q, q, problem.targets.size()), options_.ridge);
+  const std::vector<int> rows = all_rows(data.n());
+  for (size_t t = 0; t < problem.targets.size(); ++t) {
+    linear_predictor(data, rows, coef.col(t), problem.predictions[t]);
+  }
+}
+
 }  // namespace fastdml

@@ -23,6 +23,7 @@ class LinearLearner : public Learner {
                                         const TaskRunner& runner) const override;
   void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state, int rep,
                         int fold) const override;
+  void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const override;
 
  private:
   LinearOptions options_;

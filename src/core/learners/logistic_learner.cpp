@@ -108,10 +108,7 @@ Eigen::VectorXd LogisticLearner::fit(const DataView& data, const std::vector<int
 std::unique_ptr<LearnerState> LogisticLearner::prepare(const CrossFitProblem& problem,
                                                        const TaskRunner& runner) const {
   auto state = std::make_unique<WarmStarts>();
-  std::vector<int> rows;
-  for (int i = 0; i < problem.data->n(); ++i) {
-    if (problem.train_mask == nullptr || problem.train_mask[i] != 0) rows.push_back(i);
-  }
+  const std::vector<int> rows = masked_rows(problem.data->n(), problem.train_mask);
   const Eigen::VectorXd zero = Eigen::VectorXd::Zero(problem.data->n_design());
   for (const double* target : problem.targets) {
     state->coef.push_back(fit(*problem.data, rows, target, zero, runner));
@@ -136,6 +133,21 @@ void LogisticLearner::fit_predict_fold(const CrossFitProblem& problem, const Lea
     linear_predictor(*problem.data, test, coef, eta.data());
     double* out = problem.predictions[t] + static_cast<long long>(rep) * folds.n();
     for (size_t r = 0; r < test.size(); ++r) out[test[r]] = inverse_logit(eta[r]);
+  }
+}
+
+void LogisticLearner::fit_predict_full(const CrossFitProblem& problem,
+                                       const TaskRunner& runner) const {
+  const DataView& data = *problem.data;
+  const std::vector<int> train = masked_rows(data.n(), problem.train_mask);
+  if (train.empty()) throw std::runtime_error("LogisticLearner: no training rows");
+  const std::vector<int> rows = all_rows(data.n());
+  const Eigen::VectorXd zero = Eigen::VectorXd::Zero(data.n_design());
+  for (size_t t = 0; t < problem.targets.size(); ++t) {
+    const Eigen::VectorXd coef = fit(data, train, problem.targets[t], zero, runner);
+    double* out = problem.predictions[t];
+    linear_predictor(data, rows, coef, out);
+    for (int i = 0; i < data.n(); ++i) out[i] = inverse_logit(out[i]);
   }
 }
 

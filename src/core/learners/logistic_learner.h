@@ -23,6 +23,7 @@ class LogisticLearner : public Learner {
                                         const TaskRunner& runner) const override;
   void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state, int rep,
                         int fold) const override;
+  void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const override;
   // IRLS on the given rows from a starting value; returns the coefficients [b0, b].
   Eigen::VectorXd fit(const DataView& data, const std::vector<int>& rows, const double* target,
                       const Eigen::VectorXd& start, const TaskRunner& runner) const;

@@ -1,0 +1,68 @@
+#' Interactive regression model (AIPW) by double/debiased machine learning
+#'
+#' Doubly robust estimation of the average treatment effect (ATE) or the average effect on the
+#' treated (ATT) of a binary treatment, with cross-fitted outcome regressions
+#' g_d(X) = E[Y | D = d, X] (fitted on the training rows of arm d, predicted for every row)
+#' and propensity m(X) = P(D = 1 | X). Scores (DESIGN.md §4):
+#' ATE psi = g1 - g0 + D (Y - g1) / m - (1 - D) (Y - g0) / (1 - m) - theta;
+#' ATT psi = [D (Y - g0) - m (1 - D) (Y - g0) / (1 - m)] / p - D theta / p with p the treated
+#' share. Propensities are clipped to `[trim, 1 - trim]` (the clipped share is reported);
+#' `normalize = TRUE` uses Hajek-normalised inverse-probability weights. Observation weights
+#' (from [causal_data()]) enter the scores normalised to mean one, giving weighted effects.
+#'
+#' @inheritParams dml_plr
+#' @param estimand `"ATE"` or `"ATT"`.
+#' @param learner_outcome Learner for g0 and g1.
+#' @param learner_treatment Learner for the propensity m (a classifier, default
+#'   [lrn_logistic()]).
+#' @param trim Propensities are clipped to `[trim, 1 - trim]`; `0 < trim < 0.5`.
+#' @param normalize Use Hajek-normalised weights.
+#' @param nuisances Optional external nuisances: a named list with `g0`, `g1`, `m` (untrimmed
+#'   propensities in \[0, 1\]) as vectors or n x n_rep matrices, optionally `folds`.
+#' @return An object of class `dml_irm` (and `fastdml_fit`).
+#' @family estimators
+#' @examples
+#' df <- sim_lesson(n = 600, seed = 63)
+#' spec <- causal_data(df, "outcome", "treatment", c("age", "browsing_time", "income"))
+#' fit <- dml_irm(spec, estimand = "ATE", seed = 1)
+#' summary(fit)
+#' @export
+dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_linear(),
+                    learner_treatment = lrn_logistic(), n_folds = 5L, n_rep = 1L,
+                    folds = NULL, trim = 0.01, normalize = FALSE, nuisances = NULL,
+                    seed = NULL, num.threads = NULL) {
+  estimand <- match.arg(estimand)
+  check_spec(spec)
+  if (spec$treatment_type != "binary") {
+    cli::cli_abort(c("{.fn dml_irm} needs a binary treatment; {.field {spec$treatment}} is continuous.",
+                     i = "Use {.fn dml_plr} for a continuous treatment."))
+  }
+  if (!is.numeric(trim) || length(trim) != 1L || !(trim > 0 && trim < 0.5)) {
+    cli::cli_abort(c("{.arg trim} must be a number in (0, 0.5), not {.val {trim}}.",
+                     i = "The default 0.01 clips propensities to [0.01, 0.99]."))
+  }
+  if (!is.logical(normalize) || length(normalize) != 1L || is.na(normalize)) {
+    cli::cli_abort("{.arg normalize} must be TRUE or FALSE.")
+  }
+  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
+  check_learner(learner_outcome, "learner_outcome")
+  check_learner(learner_treatment, "learner_treatment")
+  if (is.null(nuisances)) check_folds_have_both_arms(spec, setup$folds)
+  control <- spec$d == 0
+  defs <- list(
+    g0 = nuisance_def(learner_outcome, spec$y, spec$outcome, mask = control, subset = "control"),
+    g1 = nuisance_def(learner_outcome, spec$y, spec$outcome, mask = !control, subset = "treated"),
+    m = nuisance_def(learner_treatment, spec$d, spec$treatment))
+  fitted <- fit_nuisances(spec, setup, defs, nuisances)
+  m <- fitted$preds$m
+  if (any(m < 0 | m > 1)) {
+    cli::cli_abort(c("The propensity predictions {.field m} have {sum(m < 0 | m > 1)} value{?s} outside [0, 1].",
+                     i = "Use a classifier for {.arg learner_treatment} (e.g. {.fn lrn_logistic}) or supply probabilities."))
+  }
+  clipped <- colMeans(m < trim | m > 1 - trim)
+  scores <- .fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0, fitted$preds$g1,
+                               m, estimand, trim, normalize)
+  new_dml_fit("dml_irm", spec, scores, fitted,
+              list(model = "IRM", estimand = estimand, score = estimand, trim = trim,
+                   normalize = normalize, clipped_share = clipped, call = match.call()))
+}

@@ -1,0 +1,72 @@
+#' Partially linear model by double/debiased machine learning
+#'
+#' Estimates theta in Y = theta D + g(X) + e, E[D | X] = m(X), with cross-fitted nuisances and
+#' a Neyman-orthogonal score (Chernozhukov et al. 2018). Scores (DESIGN.md §4):
+#' partialling out psi = (Y - l - theta (D - m)) (D - m) with l = E[Y | X];
+#' IV-type psi = (Y - theta D - g) (D - m) with g fitted to Y - theta_0 D, theta_0 the
+#' partialling-out estimate of the same repetition. Estimates pool the scores of all folds
+#' ("DML2"); repetitions are aggregated by the median; standard errors come from the influence
+#' function (cluster-robust when the data have clusters).
+#'
+#' @param spec A [causal_data()] object.
+#' @param learner_outcome Learner for l = E[Y | X] (and g for the IV-type score).
+#' @param learner_treatment Learner for m = E[D | X].
+#' @param score `"partialling out"` (default) or `"IV-type"`.
+#' @param n_folds Number of cross-fitting folds.
+#' @param n_rep Number of repetitions of the cross-fitting with fresh folds.
+#' @param folds Optional fold ids: a vector of length n or an n x n_rep matrix of 1..K; then
+#'   `n_folds` and `n_rep` follow from it.
+#' @param nuisances Optional external nuisances: a named list of out-of-fold predictions
+#'   (vectors or n x n_rep matrices) `l`, `m` (and `g` for IV-type), optionally `folds`; no
+#'   learner is fitted then.
+#' @param seed Optional seed for drawing the folds (`set.seed` semantics; the RNG state is
+#'   restored). `NULL` uses the current RNG stream.
+#' @param num.threads Threads for the C++ cross-fit; default
+#'   `getOption("fastdml.num.threads", 2)`, capped by `OMP_THREAD_LIMIT`. Results do not depend
+#'   on it.
+#' @return An object of class `dml_plr` (and `fastdml_fit`): use [coef()], [vcov()],
+#'   [confint()], [summary()], [tidy()], [glance()], [nuisances()].
+#' @family estimators
+#' @examples
+#' df <- sim_lesson(n = 600, seed = 63)
+#' spec <- causal_data(df, "outcome", "treatment", c("age", "browsing_time", "income"))
+#' fit <- dml_plr(spec, n_folds = 2, seed = 1)
+#' fit
+#' tidy(fit)
+#' @export
+dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(),
+                    score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
+                    folds = NULL, nuisances = NULL, seed = NULL, num.threads = NULL) {
+  score <- match.arg(score)
+  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
+  check_learner(learner_outcome, "learner_outcome")
+  check_learner(learner_treatment, "learner_treatment")
+  defs <- list(l = nuisance_def(learner_outcome, spec$y, spec$outcome),
+               m = nuisance_def(learner_treatment, spec$d, spec$treatment))
+  if (score == "IV-type" && !is.null(nuisances)) {
+    defs$g <- nuisance_def(learner_outcome, spec$y, spec$outcome)
+  }
+  fitted <- fit_nuisances(spec, setup, defs, nuisances)
+  if (score == "IV-type" && is.null(nuisances)) {
+    fitted$preds$g <- crossfit_g(spec, setup, fitted$preds, learner_outcome)
+    fitted$defs$g <- nuisance_def(learner_outcome, spec$y, spec$outcome)
+  }
+  p <- fitted$preds
+  scores <- .fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score)
+  new_dml_fit("dml_plr", spec, scores, fitted,
+              list(model = "PLR", estimand = "PLR", score = score,
+                   call = match.call()))
+}
+
+# IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.
+crossfit_g <- function(spec, setup, preds, learner) {
+  initial <- .fastdml_plr_score(spec$y, spec$d, spec$weights, preds$l, preds$m, NULL,
+                                "partialling out")
+  theta0 <- .fastdml_inference(initial$psi_a, initial$psi_b, NULL, 0L)$theta_rep
+  g <- matrix(NA_real_, spec$n, ncol(setup$folds))
+  for (s in seq_len(ncol(setup$folds))) {
+    def <- list(g = nuisance_def(learner, spec$y - theta0[s] * spec$d, spec$outcome))
+    g[, s] <- crossfit_nuisances(spec, setup$folds[, s, drop = FALSE], def, setup$num_threads)$g
+  }
+  g
+}

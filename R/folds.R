@@ -1,0 +1,106 @@
+#' Draw cross-fitting folds
+#'
+#' Draws `n_rep` independent partitions of the rows into `n_folds` folds with R's random number
+#' generator: stratified on a binary treatment (each fold keeps the treated share), and by
+#' cluster when the data have clusters (all rows of a cluster share a fold). The estimators call
+#' it for you; call it yourself to reuse the same folds across fits (argument `folds`).
+#'
+#' @param spec A [causal_data()] object, or the number of rows.
+#' @param n_folds Number of folds K (2 <= K <= n).
+#' @param n_rep Number of repetitions (independent partitions).
+#' @param stratify Stratify on the treatment when it is binary (ignored with clusters).
+#' @param seed Optional seed (`set.seed` semantics; the caller's RNG state is restored).
+#' @return An n x `n_rep` integer matrix of fold ids 1..K.
+#' @family data
+#' @examples
+#' spec <- causal_data(sim_lesson(200, seed = 1), "outcome", "treatment",
+#'                     c("age", "browsing_time", "income"))
+#' folds <- make_folds(spec, n_folds = 5, n_rep = 2, seed = 3)
+#' table(folds[, 1], spec$d)
+#' @export
+make_folds <- function(spec, n_folds = 5L, n_rep = 1L, stratify = TRUE, seed = NULL) {
+  n <- if (is_causal_data(spec)) spec$n else spec
+  check_count(n_rep, "n_rep", 1L)
+  check_count(n_folds, "n_folds", 2L)
+  cluster <- if (is_causal_data(spec)) spec$cluster else NULL
+  units <- if (is.null(cluster)) n else max(cluster)
+  if (n_folds > units) {
+    cli::cli_abort(c("{.arg n_folds} = {n_folds} exceeds the number of {if (is.null(cluster)) 'rows' else 'clusters'} ({units}).",
+                     i = "Use fewer folds."))
+  }
+  strata <- if (isTRUE(stratify) && is.null(cluster) && is_causal_data(spec) &&
+                spec$treatment_type == "binary") spec$d else rep(0, n)
+  with_seed(seed, {
+    folds <- matrix(0L, nrow = n, ncol = n_rep)
+    for (s in seq_len(n_rep)) {
+      if (is.null(cluster)) {
+        for (level in unique(strata)) {
+          rows <- which(strata == level)
+          folds[rows, s] <- assign_folds(length(rows), n_folds)
+        }
+      } else {
+        folds[, s] <- assign_folds(units, n_folds)[cluster]
+      }
+    }
+    folds
+  })
+}
+
+# Fold ids for m units: a balanced cycle 1..K in random order.
+assign_folds <- function(m, n_folds) {
+  start <- sample.int(n_folds, 1L) - 1L
+  ids <- ((seq_len(m) + start - 1L) %% n_folds) + 1L
+  ids[sample.int(m)]
+}
+
+check_count <- function(x, arg, min) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x != round(x) || x < min) {
+    cli::cli_abort("{.arg {arg}} must be a whole number >= {min}, not {.val {x}}.")
+  }
+  invisible(as.integer(x))
+}
+
+# The folds of a fit: user-supplied (vector or matrix, validated) or drawn.
+resolve_folds <- function(spec, folds, n_folds, n_rep, seed) {
+  if (is.null(folds)) return(make_folds(spec, n_folds, n_rep, seed = seed))
+  if (is.vector(folds) && !is.list(folds)) folds <- matrix(folds, ncol = 1L)
+  if (!is.matrix(folds) || !is.numeric(folds) || nrow(folds) != spec$n) {
+    cli::cli_abort(c("{.arg folds} must be an integer vector of length n = {spec$n} or an n x n_rep matrix.",
+                     x = "It has {if (is.matrix(folds)) nrow(folds) else length(folds)} rows."))
+  }
+  if (anyNA(folds) || any(folds != round(folds)) || any(folds < 1)) {
+    cli::cli_abort("{.arg folds} must hold fold ids 1, 2, ..., K without missing values.")
+  }
+  storage.mode(folds) <- "integer"
+  for (s in seq_len(ncol(folds))) {
+    k <- max(folds[, s])
+    if (k < 2L) cli::cli_abort("{.arg folds} column {s} has a single fold; cross-fitting needs >= 2.")
+    missing_ids <- setdiff(seq_len(k), folds[, s])
+    if (length(missing_ids)) {
+      cli::cli_abort("{.arg folds} column {s} has no rows in fold{?s} {missing_ids}; ids must be 1..K.")
+    }
+  }
+  folds
+}
+
+# IRM needs both arms in every training sample and enough rows per arm.
+check_folds_have_both_arms <- function(spec, folds) {
+  treated <- sum(spec$d == 1)
+  control <- spec$n - treated
+  k <- max(folds)
+  if (min(treated, control) < k) {
+    cli::cli_abort(c("The treatment {.field {spec$treatment}} has only {min(treated, control)} {if (treated < control) 'treated' else 'control'} row{?s}, fewer than the {k} folds.",
+                     i = "Use fewer folds or more data."))
+  }
+  for (s in seq_len(ncol(folds))) {
+    for (fold in seq_len(max(folds[, s]))) {
+      train <- folds[, s] != fold
+      arms <- unique(spec$d[train])
+      if (length(arms) < 2L) {
+        cli::cli_abort(c("The training sample of fold {fold} (repetition {s}) has no {if (1 %in% arms) 'control' else 'treated'} rows.",
+                         i = "Stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
+      }
+    }
+  }
+  invisible(folds)
+}

@@ -1,0 +1,61 @@
+# Shared machinery of the DML estimators: argument checks, folds, the fit object.
+
+dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads) {
+  check_spec(spec)
+  num_threads <- resolve_num_threads(num.threads)
+  if (is.null(nuisances)) {
+    check_count(n_folds, "n_folds", 2L)
+    check_count(n_rep, "n_rep", 1L)
+    if (n_folds > spec$n) cli::cli_abort("{.arg n_folds} = {n_folds} exceeds the {spec$n} rows.")
+    folds <- resolve_folds(spec, folds, n_folds, n_rep, seed)
+  }
+  list(num_threads = num_threads, folds = folds)
+}
+
+# Nuisance definition: what is fitted, on which target and training rows (see crossfit_nuisances).
+nuisance_def <- function(learner, target, target_name, mask = NULL, subset = "all") {
+  list(learner = learner, target = target, target_name = target_name, mask = mask, subset = subset)
+}
+
+external_learner <- function(classifier = FALSE) {
+  new_learner("external", ridge = NA_real_, label = "external", classifier = classifier)
+}
+
+# Fitted nuisances: cross-fitted by the learners, or taken from `nuisances` (external).
+fit_nuisances <- function(spec, setup, defs, nuisances) {
+  if (is.null(nuisances)) {
+    preds <- crossfit_nuisances(spec, setup$folds, defs, setup$num_threads)
+    return(list(preds = preds, folds = setup$folds, defs = defs))
+  }
+  ext <- check_external_nuisances(nuisances, names(defs), spec, setup$folds)
+  for (name in names(defs)) defs[[name]]$learner <- external_learner(defs[[name]]$learner$classifier)
+  list(preds = ext$preds, folds = ext$folds, defs = defs)
+}
+
+# The fit object shared by all models: estimate, standard error, scores, nuisances, quality.
+new_dml_fit <- function(class, spec, scores, fitted, info) {
+  cluster <- spec$cluster
+  inf <- .fastdml_inference(scores$psi_a, scores$psi_b,
+                            if (is.null(cluster)) NULL else cluster - 1L,
+                            if (is.null(cluster)) 0L else max(cluster))
+  quality_folds <- fitted$folds
+  if (anyNA(quality_folds)) quality_folds[] <- 1L
+  fit <- c(list(
+    coefficients = stats::setNames(inf$theta, spec$treatment),
+    se = inf$se,
+    theta_rep = inf$theta_rep,
+    se_rep = inf$se_rep,
+    psi_a = scores$psi_a,
+    psi_b = scores$psi_b,
+    nuisances = c(list(folds = fitted$folds), fitted$preds),
+    quality = nuisance_quality(fitted$defs, fitted$preds, quality_folds),
+    learners = vapply(fitted$defs, function(def) def$learner$label, character(1)),
+    spec = spec,
+    n = spec$n,
+    n_folds = if (anyNA(fitted$folds)) NA_integer_ else max(fitted$folds),
+    n_rep = ncol(scores$psi_a),
+    n_clusters = if (is.null(cluster)) NA_integer_ else max(cluster)
+  ), info)
+  class(fit) <- c(class, "fastdml_fit")
+  fit
+}
