@@ -13,6 +13,10 @@
     .Call(`_fastdml_fastdml_thread_limit`)
 }
 
+.fastdml_quality <- function(targets, predictions, masks, folds, num_threads) {
+    .Call(`_fastdml_fastdml_quality`, targets, predictions, masks, folds, num_threads)
+}
+
 .fastdml_plr_score <- function(y, d, weights, l, m, g, score) {
     .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score)
 }

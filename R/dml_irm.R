@@ -55,14 +55,20 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
     m = nuisance_def(learner_treatment, spec$d, spec$treatment))
   fitted <- fit_nuisances(spec, setup, defs, nuisances)
   m <- fitted$preds$m
-  if (any(m < 0 | m > 1)) {
-    cli::cli_abort(c("The propensity predictions {.field m} have {sum(m < 0 | m > 1)} value{?s} outside [0, 1].",
-                     i = "Use a classifier for {.arg learner_treatment} (e.g. {.fn lrn_logistic}) or supply probabilities."))
+  outside <- sum(m < 0 | m > 1)
+  if (outside > 0 && !is.null(nuisances)) {
+    cli::cli_abort(c("The propensity predictions {.field m} have {outside} value{?s} outside [0, 1].",
+                     i = "Supply probabilities (out-of-fold predictions of a classifier)."))
+  }
+  if (outside > 0) {
+    cli::cli_warn(c("{outside} propensity prediction{?s} of {.val {learner_treatment$label}} fell outside [0, 1] and {?was/were} clipped to [{trim}, {1 - trim}].",
+                    i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner_treatment}."))
   }
   clipped <- colMeans(m < trim | m > 1 - trim)
   scores <- .fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0, fitted$preds$g1,
                                m, estimand, trim, normalize)
   new_dml_fit("dml_irm", spec, scores, fitted,
               list(model = "IRM", estimand = estimand, score = estimand, trim = trim,
-                   normalize = normalize, clipped_share = clipped, call = match.call()))
+                   normalize = normalize, clipped_share = clipped, call = match.call()),
+              setup$num_threads)
 }

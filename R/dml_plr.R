@@ -55,7 +55,7 @@ dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lr
   scores <- .fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score)
   new_dml_fit("dml_plr", spec, scores, fitted,
               list(model = "PLR", estimand = "PLR", score = score,
-                   call = match.call()))
+                   call = match.call()), setup$num_threads)
 }
 
 # IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.

@@ -89,7 +89,9 @@ check_folds_have_both_arms <- function(spec, folds) {
   control <- spec$n - treated
   k <- max(folds)
   if (min(treated, control) < k) {
-    cli::cli_abort(c("The treatment {.field {spec$treatment}} has only {min(treated, control)} {if (treated < control) 'treated' else 'control'} row{?s}, fewer than the {k} folds.",
+    arm <- if (treated < control) "treated" else "control"
+    count <- min(treated, control)
+    cli::cli_abort(c("The treatment {.field {spec$treatment}} has {count} row{?s} in the {arm} arm, fewer than the {k} folds.",
                      i = "Use fewer folds or more data."))
   }
   for (s in seq_len(ncol(folds))) {

@@ -62,42 +62,21 @@ check_classifier_target <- function(def, name) {
 }
 
 # Out-of-fold quality of each nuisance, per repetition and fold (fold NA = all folds pooled),
-# on the rows where the target is observed for that nuisance (its mask).
-nuisance_quality <- function(defs, preds, folds) {
-  rows <- list()
-  for (name in names(defs)) {
-    def <- defs[[name]]
-    for (s in seq_len(ncol(folds))) {
-      for (k in c(NA_integer_, seq_len(max(folds[, s])))) {
-        keep <- if (is.na(k)) rep(TRUE, length(def$target)) else folds[, s] == k
-        if (!is.null(def$mask)) keep <- keep & def$mask
-        rows[[length(rows) + 1L]] <- c(
-          list(nuisance = name, learner = def$learner$label, rep = s, fold = k, n = sum(keep)),
-          prediction_quality(def$target[keep], preds[[name]][keep, s], def$learner$classifier))
-      }
-    }
-  }
-  data.table::rbindlist(rows)
-}
-
-prediction_quality <- function(y, p, classifier) {
-  if (length(y) == 0L) {
-    return(list(rmse = NA_real_, r2 = NA_real_, log_loss = NA_real_, auc = NA_real_))
-  }
-  rmse <- sqrt(mean((y - p)^2))
-  sst <- sum((y - mean(y))^2)
-  r2 <- if (sst > 0) 1 - sum((y - p)^2) / sst else NA_real_
-  log_loss <- auc <- NA_real_
-  if (classifier || all(y %in% c(0, 1))) {
-    if (all(p >= 0 & p <= 1)) {
-      q <- pmin(pmax(p, 1e-15), 1 - 1e-15)
-      log_loss <- -mean(y * log(q) + (1 - y) * log(1 - q))
-    }
-    n1 <- sum(y == 1)
-    n0 <- sum(y == 0)
-    if (n1 > 0 && n0 > 0) auc <- (sum(rank(p)[y == 1]) - n1 * (n1 + 1) / 2) / (n1 * n0)
-  }
-  list(rmse = rmse, r2 = r2, log_loss = log_loss, auc = auc)
+# on the rows where the target is observed for that nuisance (its mask); computed in C++.
+# Without a fold plan (external nuisances given without folds) only the pooled rows are kept.
+nuisance_quality <- function(defs, preds, folds, num_threads) {
+  known_folds <- !anyNA(folds)
+  if (!known_folds) folds[] <- rep_len(1:2, length(folds))
+  tables <- .fastdml_quality(
+    lapply(defs, `[[`, "target"), preds[names(defs)],
+    lapply(defs, function(def) if (is.null(def$mask)) NULL else as.integer(def$mask)),
+    folds, num_threads)
+  out <- data.table::rbindlist(lapply(seq_along(defs), function(j) {
+    data.table::data.table(nuisance = names(defs)[j], learner = defs[[j]]$learner$label,
+                           tables[[j]])
+  }))
+  if (!known_folds) out <- out[is.na(out$fold)]
+  out
 }
 
 # External nuisances: a named list of n x n_rep matrices (or vectors) with the names that

@@ -33,13 +33,11 @@ fit_nuisances <- function(spec, setup, defs, nuisances) {
 }
 
 # The fit object shared by all models: estimate, standard error, scores, nuisances, quality.
-new_dml_fit <- function(class, spec, scores, fitted, info) {
+new_dml_fit <- function(class, spec, scores, fitted, info, num_threads) {
   cluster <- spec$cluster
   inf <- .fastdml_inference(scores$psi_a, scores$psi_b,
                             if (is.null(cluster)) NULL else cluster - 1L,
                             if (is.null(cluster)) 0L else max(cluster))
-  quality_folds <- fitted$folds
-  if (anyNA(quality_folds)) quality_folds[] <- 1L
   fit <- c(list(
     coefficients = stats::setNames(inf$theta, spec$treatment),
     se = inf$se,
@@ -48,7 +46,7 @@ new_dml_fit <- function(class, spec, scores, fitted, info) {
     psi_a = scores$psi_a,
     psi_b = scores$psi_b,
     nuisances = c(list(folds = fitted$folds), fitted$preds),
-    quality = nuisance_quality(fitted$defs, fitted$preds, quality_folds),
+    quality = nuisance_quality(fitted$defs, fitted$preds, fitted$folds, num_threads),
     learners = vapply(fitted$defs, function(def) def$learner$label, character(1)),
     spec = spec,
     n = spec$n,

@@ -49,6 +49,21 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_quality
+Rcpp::List fastdml_quality(Rcpp::List targets, Rcpp::List predictions, Rcpp::List masks, Rcpp::IntegerMatrix folds, int num_threads);
+RcppExport SEXP _fastdml_fastdml_quality(SEXP targetsSEXP, SEXP predictionsSEXP, SEXP masksSEXP, SEXP foldsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type targets(targetsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type predictions(predictionsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type masks(masksSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerMatrix >::type folds(foldsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_quality(targets, predictions, masks, folds, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_plr_score
 Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score);
 RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP) {
@@ -104,6 +119,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 4},
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 3},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
+    {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 7},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 9},
     {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 4},

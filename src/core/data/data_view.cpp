@@ -6,10 +6,10 @@
 
 namespace fastdml {
 
-DataView::DataView(const double* X, int n, int p)
+DataView::DataView(const double* X, int n, int p, const TaskRunner& runner)
     : X_(X), n_(n), p_(p), center_(Eigen::VectorXd::Zero(p)), scale_(Eigen::VectorXd::Ones(p)) {
   if (n < 1 || p < 0) throw std::invalid_argument("DataView: empty data");
-  for (int j = 0; j < p; ++j) {
+  runner.run(p, [&](int j) {
     const double* col = X_ + static_cast<long long>(j) * n_;
     double sum = 0.0;
     for (int i = 0; i < n_; ++i) sum += col[i];
@@ -19,7 +19,7 @@ DataView::DataView(const double* X, int n, int p)
     const double sd = n_ > 1 ? std::sqrt(ss / (n_ - 1)) : 0.0;
     center_[j] = mean;
     scale_[j] = (sd > 0.0 && std::isfinite(sd)) ? sd : 1.0;
-  }
+  });
 }
 
 void DataView::fill_design(const int* rows, int m, Eigen::MatrixXd& block) const {

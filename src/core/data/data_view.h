@@ -7,12 +7,15 @@
 
 #include <Eigen/Dense>
 
+#include "core/util/task_runner.h"
+
 namespace fastdml {
 
 class DataView {
  public:
-  // X: pointer to n * p doubles, column-major. The memory must outlive the view.
-  DataView(const double* X, int n, int p);
+  // X: pointer to n * p doubles, column-major. The memory must outlive the view. Column
+  // statistics are computed column by column on the runner's threads.
+  DataView(const double* X, int n, int p, const TaskRunner& runner);
 
   int n() const { return n_; }
   int p() const { return p_; }

@@ -6,7 +6,7 @@
 namespace fastdml {
 
 namespace {
-constexpr int kRowsPerBlock = 256;
+constexpr int kRowsPerBlock = 512;
 }
 
 Eigen::MatrixXd cross_products(const DataView& data, const std::vector<int>& rows, size_t begin,
@@ -16,6 +16,7 @@ Eigen::MatrixXd cross_products(const DataView& data, const std::vector<int>& row
   const int q = q_design + static_cast<int>(targets.size());
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q, q);
   Eigen::MatrixXd block(kRowsPerBlock, q);
+  Eigen::VectorXd root_weight(kRowsPerBlock);
   for (size_t start = begin; start < end; start += kRowsPerBlock) {
     const int m = static_cast<int>(std::min(end - start, static_cast<size_t>(kRowsPerBlock)));
     const int* r = rows.data() + start;
@@ -25,7 +26,8 @@ Eigen::MatrixXd cross_products(const DataView& data, const std::vector<int>& row
       for (int i = 0; i < m; ++i) col[i] = targets[t][r[i]];
     }
     if (row_weights != nullptr) {
-      for (int i = 0; i < m; ++i) block.row(i) *= std::sqrt(row_weights[r[i]]);
+      for (int i = 0; i < m; ++i) root_weight[i] = std::sqrt(row_weights[r[i]]);
+      block.topRows(m).array().colwise() *= root_weight.head(m).array();
     }
     if (m == kRowsPerBlock) {
       out.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
@@ -70,12 +72,16 @@ Eigen::MatrixXd solve_normal_equations(const Eigen::MatrixXd& A, const Eigen::Ma
 }
 
 void linear_predictor(const DataView& data, const std::vector<int>& rows,
-                      const Eigen::VectorXd& coef, double* out) {
+                      const Eigen::MatrixXd& coef, double* out, long long out_stride) {
   Eigen::MatrixXd block(kRowsPerBlock, data.n_design());
+  Eigen::MatrixXd fitted(kRowsPerBlock, coef.cols());
   for (size_t start = 0; start < rows.size(); start += kRowsPerBlock) {
     const int m = static_cast<int>(std::min(rows.size() - start, static_cast<size_t>(kRowsPerBlock)));
     data.fill_design(rows.data() + start, m, block);
-    Eigen::Map<Eigen::VectorXd>(out + start, m).noalias() = block.topRows(m) * coef;
+    fitted.topRows(m).noalias() = block.topRows(m) * coef;
+    for (int t = 0; t < coef.cols(); ++t) {
+      std::copy(fitted.col(t).data(), fitted.col(t).data() + m, out + start + t * out_stride);
+    }
   }
 }
 

@@ -36,9 +36,10 @@ Eigen::MatrixXd cross_products_chunked(const DataView& data, const std::vector<i
 Eigen::MatrixXd solve_normal_equations(const Eigen::MatrixXd& A, const Eigen::MatrixXd& rhs,
                                        double ridge);
 
-// Linear predictor b0 + z_i' b for each of rows; writes out[r] for r = 0..rows.size()-1.
+// Linear predictors [1, z_i] coef for each of rows and each column t of coef (q x T); writes
+// out[r + t * out_stride] for r = 0..rows.size()-1.
 void linear_predictor(const DataView& data, const std::vector<int>& rows,
-                      const Eigen::VectorXd& coef, double* out);
+                      const Eigen::MatrixXd& coef, double* out, long long out_stride);
 
 }  // namespace fastdml
 

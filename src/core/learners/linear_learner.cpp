@@ -70,11 +70,12 @@ void LinearLearner::fit_predict_fold(const CrossFitProblem& problem, const Learn
       train.topLeftCorner(q_design, q_design), train.block(0, q_design, q_design, n_targets),
       options_.ridge);
   const std::vector<int>& test = folds.test_rows(rep, fold);
-  std::vector<double> fitted(test.size());
+  std::vector<double> fitted(test.size() * n_targets);
+  linear_predictor(*problem.data, test, coef, fitted.data(), static_cast<long long>(test.size()));
   for (int t = 0; t < n_targets; ++t) {
-    linear_predictor(*problem.data, test, coef.col(t), fitted.data());
     double* out = problem.predictions[t] + static_cast<long long>(rep) * folds.n();
-    for (size_t r = 0; r < test.size(); ++r) out[test[r]] = fitted[r];
+    const double* column = fitted.data() + t * test.size();
+    for (size_t r = 0; r < test.size(); ++r) out[test[r]] = column[r];
   }
 }
 
@@ -89,8 +90,11 @@ void LinearLearner::fit_predict_full(const CrossFitProblem& problem,
   const Eigen::MatrixXd coef = solve_normal_equations(
       C.topLeftCorner(q, q), C.block(0, q, q, problem.targets.size()), options_.ridge);
   const std::vector<int> rows = all_rows(data.n());
+  std::vector<double> fitted(rows.size() * problem.targets.size());
+  linear_predictor(data, rows, coef, fitted.data(), data.n());
   for (size_t t = 0; t < problem.targets.size(); ++t) {
-    linear_predictor(data, rows, coef.col(t), problem.predictions[t]);
+    std::copy(fitted.begin() + t * data.n(), fitted.begin() + (t + 1) * data.n(),
+              problem.predictions[t]);
   }
 }
 

@@ -1,5 +1,8 @@
 // LogisticLearner: see logistic_learner.h. One IRLS step solves
 // (Z'WZ + ridge I_0) b = Z'W u with W = p(1 - p) and working response u = eta + (y - p) / W.
+// Each pass over the rows is fused: it evaluates the penalised deviance at a candidate b (for
+// step halving) and accumulates the cross products [Z, u]'W[Z, u] of the next step at the same
+// b, so an iteration reads the data once.
 #include "core/learners/logistic_learner.h"
 
 #include <cmath>
@@ -17,37 +20,62 @@ struct WarmStarts : public LearnerState {
 };
 
 constexpr double kProbabilityFloor = 1e-10;
+constexpr int kRowsPerBlock = 512;
 
 double inverse_logit(double eta) { return 1.0 / (1.0 + std::exp(-eta)); }
 
-// Updates working weights and response for rows; returns the deviance.
-double working_quantities(const DataView& data, const std::vector<int>& rows,
-                          const double* target, const Eigen::VectorXd& coef,
-                          std::vector<double>& weight, std::vector<double>& response,
-                          const TaskRunner& runner) {
+struct IrlsPass {
+  double deviance = 0.0;
+  Eigen::MatrixXd cross;  // (q + 1) x (q + 1): [Z, u]'W[Z, u]
+};
+
+// Deviance at coef and the weighted cross products of the next IRLS step, over rows[begin, end).
+IrlsPass irls_pass(const DataView& data, const int* rows, size_t count, const double* target,
+                   const Eigen::VectorXd& coef) {
+  const int q = data.n_design();
+  IrlsPass out;
+  out.cross = Eigen::MatrixXd::Zero(q + 1, q + 1);
+  Eigen::MatrixXd block(kRowsPerBlock, q + 1);
+  Eigen::VectorXd eta(kRowsPerBlock), root_weight(kRowsPerBlock);
+  for (size_t start = 0; start < count; start += kRowsPerBlock) {
+    const int m = static_cast<int>(std::min(count - start, static_cast<size_t>(kRowsPerBlock)));
+    const int* r = rows + start;
+    data.fill_design(r, m, block);
+    eta.head(m).noalias() = block.topLeftCorner(m, q) * coef;
+    for (int i = 0; i < m; ++i) {
+      double p = inverse_logit(eta[i]);
+      p = std::min(std::max(p, kProbabilityFloor), 1.0 - kProbabilityFloor);
+      const double y = target[r[i]];
+      out.deviance -= 2.0 * (y * std::log(p) + (1.0 - y) * std::log(1.0 - p));
+      const double w = p * (1.0 - p);
+      block(i, q) = eta[i] + (y - p) / w;
+      root_weight[i] = std::sqrt(w);
+    }
+    block.topRows(m).array().colwise() *= root_weight.head(m).array();
+    out.cross.selfadjointView<Eigen::Lower>().rankUpdate(block.topRows(m).transpose());
+  }
+  return out;
+}
+
+// The same over all rows, in fixed-size chunks on the runner's threads (fixed reduction order).
+IrlsPass irls_pass_chunked(const DataView& data, const std::vector<int>& rows,
+                           const double* target, const Eigen::VectorXd& coef,
+                           const TaskRunner& runner) {
   const size_t n_rows = rows.size();
   const int n_chunks = static_cast<int>((n_rows + kRowsPerChunk - 1) / kRowsPerChunk);
-  std::vector<double> deviance(n_chunks, 0.0);
+  std::vector<IrlsPass> partial(std::max(n_chunks, 1));
   runner.run(n_chunks, [&](int c) {
     const size_t begin = static_cast<size_t>(c) * kRowsPerChunk;
     const size_t end = std::min(n_rows, begin + kRowsPerChunk);
-    std::vector<int> chunk(rows.begin() + begin, rows.begin() + end);
-    std::vector<double> eta(chunk.size());
-    linear_predictor(data, chunk, coef, eta.data());
-    double dev = 0.0;
-    for (size_t r = 0; r < chunk.size(); ++r) {
-      const int i = chunk[r];
-      double p = inverse_logit(eta[r]);
-      p = std::min(std::max(p, kProbabilityFloor), 1.0 - kProbabilityFloor);
-      const double y = target[i];
-      dev -= 2.0 * (y * std::log(p) + (1.0 - y) * std::log(1.0 - p));
-      weight[i] = p * (1.0 - p);
-      response[i] = eta[r] + (y - p) / weight[i];
-    }
-    deviance[c] = dev;
+    partial[c] = irls_pass(data, rows.data() + begin, end - begin, target, coef);
   });
-  double total = 0.0;
-  for (double d : deviance) total += d;
+  if (n_chunks == 0) partial[0] = irls_pass(data, rows.data(), 0, target, coef);
+  IrlsPass total = partial[0];
+  for (int c = 1; c < n_chunks; ++c) {
+    total.deviance += partial[c].deviance;
+    total.cross += partial[c].cross;
+  }
+  total.cross.triangularView<Eigen::StrictlyUpper>() = total.cross.transpose();
   return total;
 }
 
@@ -59,47 +87,46 @@ LogisticLearner::LogisticLearner(const LogisticOptions& options) : options_(opti
 
 Eigen::VectorXd LogisticLearner::fit(const DataView& data, const std::vector<int>& rows,
                                      const double* target, const Eigen::VectorXd& start,
-                                     const TaskRunner& runner) const {
+                                     double step_tolerance, const TaskRunner& runner) const {
   for (int i : rows) {
     if (target[i] != 0.0 && target[i] != 1.0) {
       throw std::invalid_argument("LogisticLearner: the target must be 0/1");
     }
   }
   const int q = data.n_design();
-  std::vector<double> weight(data.n()), response(data.n());
-  auto penalised = [&](const Eigen::VectorXd& b, double dev) {
-    return dev + options_.ridge * b.tail(q - 1).squaredNorm();
+  auto objective = [&](const Eigen::VectorXd& b, const IrlsPass& pass) {
+    return pass.deviance + options_.ridge * b.tail(q - 1).squaredNorm();
   };
-  std::vector<double> trial_weight(data.n()), trial_response(data.n());
   Eigen::VectorXd coef = start;
-  double objective =
-      penalised(coef, working_quantities(data, rows, target, coef, weight, response, runner));
+  IrlsPass current = irls_pass_chunked(data, rows, target, coef, runner);
+  double current_objective = objective(coef, current);
   for (int iter = 0; iter < options_.max_iterations; ++iter) {
-    const std::vector<const double*> working_target = {response.data()};
-    const Eigen::MatrixXd C =
-        cross_products_chunked(data, rows, working_target, weight.data(), runner);
-    const Eigen::VectorXd proposal =
-        solve_normal_equations(C.topLeftCorner(q, q), C.block(0, q, q, 1), options_.ridge).col(0);
+    const Eigen::VectorXd proposal = solve_normal_equations(
+        current.cross.topLeftCorner(q, q), current.cross.block(0, q, q, 1), options_.ridge).col(0);
     Eigen::VectorXd step = proposal - coef;
-    double new_objective = 0.0;
-    Eigen::VectorXd candidate = coef;
+    if (step.cwiseAbs().maxCoeff() < step_tolerance * (1.0 + coef.cwiseAbs().maxCoeff())) {
+      coef = proposal;  // quadratic convergence: the remaining error is far below the step
+      break;
+    }
     bool accepted = false;
+    double previous_objective = current_objective;
     for (int halving = 0; halving < 30 && !accepted; ++halving) {
-      candidate = coef + step;
-      new_objective = penalised(candidate, working_quantities(data, rows, target, candidate,
-                                                              trial_weight, trial_response, runner));
-      if (std::isfinite(new_objective) && new_objective <= objective * (1.0 + 1e-12) + 1e-12) {
-        weight.swap(trial_weight);
-        response.swap(trial_response);
+      const Eigen::VectorXd candidate = coef + step;
+      IrlsPass pass = irls_pass_chunked(data, rows, target, candidate, runner);
+      const double candidate_objective = objective(candidate, pass);
+      if (std::isfinite(candidate_objective) &&
+          candidate_objective <= current_objective * (1.0 + 1e-12) + 1e-12) {
+        coef = candidate;
+        current = std::move(pass);
+        current_objective = candidate_objective;
         accepted = true;
       } else {
         step *= 0.5;
       }
     }
     if (!accepted) break;
-    const double change = std::abs(new_objective - objective) / (std::abs(new_objective) + 0.1);
-    coef = candidate;
-    objective = new_objective;
+    const double change = std::abs(current_objective - previous_objective) /
+                          (std::abs(current_objective) + 0.1);
     if (change < options_.tolerance) break;
   }
   return coef;
@@ -111,7 +138,8 @@ std::unique_ptr<LearnerState> LogisticLearner::prepare(const CrossFitProblem& pr
   const std::vector<int> rows = masked_rows(problem.data->n(), problem.train_mask);
   const Eigen::VectorXd zero = Eigen::VectorXd::Zero(problem.data->n_design());
   for (const double* target : problem.targets) {
-    state->coef.push_back(fit(*problem.data, rows, target, zero, runner));
+    state->coef.push_back(
+        fit(*problem.data, rows, target, zero, options_.warm_start_tolerance, runner));
   }
   return state;
 }
@@ -129,8 +157,9 @@ void LogisticLearner::fit_predict_fold(const CrossFitProblem& problem, const Lea
   const TaskRunner serial = TaskRunner::serial();
   std::vector<double> eta(test.size());
   for (size_t t = 0; t < problem.targets.size(); ++t) {
-    const Eigen::VectorXd coef = fit(*problem.data, train, problem.targets[t], starts[t], serial);
-    linear_predictor(*problem.data, test, coef, eta.data());
+    const Eigen::VectorXd coef = fit(*problem.data, train, problem.targets[t], starts[t],
+                                     options_.step_tolerance, serial);
+    linear_predictor(*problem.data, test, coef, eta.data(), static_cast<long long>(test.size()));
     double* out = problem.predictions[t] + static_cast<long long>(rep) * folds.n();
     for (size_t r = 0; r < test.size(); ++r) out[test[r]] = inverse_logit(eta[r]);
   }
@@ -144,9 +173,10 @@ void LogisticLearner::fit_predict_full(const CrossFitProblem& problem,
   const std::vector<int> rows = all_rows(data.n());
   const Eigen::VectorXd zero = Eigen::VectorXd::Zero(data.n_design());
   for (size_t t = 0; t < problem.targets.size(); ++t) {
-    const Eigen::VectorXd coef = fit(data, train, problem.targets[t], zero, runner);
+    const Eigen::VectorXd coef =
+        fit(data, train, problem.targets[t], zero, options_.step_tolerance, runner);
     double* out = problem.predictions[t];
-    linear_predictor(data, rows, coef, out);
+    linear_predictor(data, rows, coef, out, data.n());
     for (int i = 0; i < data.n(); ++i) out[i] = inverse_logit(out[i]);
   }
 }

@@ -13,7 +13,9 @@ namespace fastdml {
 struct LogisticOptions {
   double ridge = 0.0;
   int max_iterations = 100;
-  double tolerance = 1e-12;  // relative change of the penalised deviance
+  double tolerance = 1e-12;       // relative change of the penalised deviance
+  double step_tolerance = 1e-7;   // a Newton step below this (relative) ends the fit
+  double warm_start_tolerance = 1e-4;  // step tolerance of the full-sample warm start
 };
 
 class LogisticLearner : public Learner {
@@ -26,7 +28,8 @@ class LogisticLearner : public Learner {
   void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const override;
   // IRLS on the given rows from a starting value; returns the coefficients [b0, b].
   Eigen::VectorXd fit(const DataView& data, const std::vector<int>& rows, const double* target,
-                      const Eigen::VectorXd& start, const TaskRunner& runner) const;
+                      const Eigen::VectorXd& start, double step_tolerance,
+                      const TaskRunner& runner) const;
 
  private:
   LogisticOptions options_;

@@ -1,0 +1,4 @@
+library(testthat)
+library(fastdml)
+
+test_check("fastdml")

@@ -1,0 +1,19 @@
+# Small fixed data sets for the tests (independent of the package's simulators).
+make_test_data <- function(n = 400, p = 4, seed = 1, binary_d = TRUE, theta = 1,
+                           n_clusters = 0, weights = FALSE) {
+  set.seed(seed)
+  X <- matrix(rnorm(n * p), n, p, dimnames = list(NULL, paste0("x", seq_len(p))))
+  lin <- drop(X %*% seq(0.5, -0.5, length.out = p))
+  d <- if (binary_d) rbinom(n, 1, plogis(0.8 * lin)) else 0.5 * lin + rnorm(n)
+  y <- theta * d + lin + 0.5 * X[, 1]^2 + rnorm(n)
+  df <- data.frame(X, d = d, y = y)
+  if (n_clusters > 0) df$cl <- sample(seq_len(n_clusters), n, replace = TRUE)
+  if (weights) df$w <- runif(n, 0.2, 2)
+  df
+}
+
+test_spec <- function(df, ...) {
+  causal_data(df, outcome = "y", treatment = "d", covariates = grep("^x", names(df), value = TRUE), ...)
+}
+
+# testthat summary line for CI: "N passed, N failed".

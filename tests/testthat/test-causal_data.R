@@ -1,0 +1,89 @@
+test_that("causal_data accepts data.frame, data.table, matrix and formulas alike", {
+  df <- make_test_data(n = 50)
+  a <- test_spec(df)
+  b <- causal_data(y ~ d | x1 + x2 + x3 + x4, data = df)
+  c <- causal_data(data.table::as.data.table(df), "y", "d", paste0("x", 1:4))
+  m <- as.matrix(df)
+  e <- causal_data(m, "y", "d", paste0("x", 1:4))
+  f <- causal_data(y ~ d | ., data = df)
+  for (other in list(b, c, e, f)) {
+    expect_identical(other$X, a$X)
+    expect_identical(other$y, a$y)
+    expect_identical(other$d, a$d)
+  }
+  expect_equal(a$X, as.matrix(df[, paste0("x", 1:4)]), tolerance = 0)
+  expect_identical(a$treatment_type, "binary")
+  expect_identical(a$n, 50L)
+  expect_message(print(a), "50 rows, 4 covariates")
+})
+
+test_that("factor and character covariates are expanded with a note naming the reference", {
+  df <- make_test_data(n = 60)
+  df$region <- rep(c("north", "south", "east"), 20)
+  df$plan <- factor(rep(c("basic", "pro"), 30), levels = c("pro", "basic"))
+  expect_message(spec <- causal_data(df, "y", "d", c("x1", "region", "plan")),
+                 "reference level \"east\"")
+  expect_identical(colnames(spec$X), c("x1", "regionnorth", "regionsouth", "planbasic"))
+  expect_equal(spec$X[, "regionsouth"], as.numeric(df$region == "south"))
+  expect_equal(spec$X[, "planbasic"], as.numeric(df$plan == "basic"))
+})
+
+test_that("a factor treatment uses the control level", {
+  df <- make_test_data(n = 40)
+  df$arm <- ifelse(df$d == 1, "email", "none")
+  spec <- causal_data(df, "y", "arm", "x1", control = "none")
+  expect_equal(spec$d, df$d)
+  expect_identical(spec$treatment_levels, c("none", "email"))
+  expect_error(causal_data(df, "y", "arm", "x1", control = "sms"), "not a level")
+})
+
+test_that("each bad input gets its own clear error", {
+  df <- make_test_data(n = 40)
+  bad <- df; bad$x2[c(3, 7)] <- NA
+  expect_error(test_spec(bad), "x2.*missing or non-finite")
+  bad <- df; bad$x3[5] <- Inf
+  expect_error(test_spec(bad), "x3.*missing or non-finite")
+  bad <- df; bad$y[2] <- NaN
+  expect_error(test_spec(bad), "outcome column .*y.* 1 missing or non-finite")
+  bad <- df; bad$y[2] <- Inf
+  expect_error(test_spec(bad), "non-finite")
+  bad <- df; bad$d[1] <- NA
+  expect_error(test_spec(bad), "treatment column .*d.* missing")
+  bad <- df; bad$d <- 1
+  expect_error(test_spec(bad), "single value")
+  bad <- df; bad$d <- "a"
+  expect_error(test_spec(bad), "single level")
+  bad <- df; bad$x1 <- 3
+  expect_error(test_spec(bad), "x1.* constant")
+  bad <- df; bad$x1 <- as.Date("2020-01-01") + seq_len(40)
+  expect_error(test_spec(bad), "x1.* not numeric.*model.matrix")
+  bad <- df; bad$y <- as.character(bad$y)
+  expect_error(test_spec(bad), "outcome column .*y.* must be numeric")
+  expect_error(causal_data(df, "yy", "d", "x1"), "outcome column .*yy.* not in")
+  expect_error(causal_data(df, "y", "dd", "x1"), "treatment column .*dd.* not in")
+  expect_error(causal_data(df, "y", "d", c("x1", "x9")), "x9.* not found")
+  expect_error(causal_data(df, "y", "d", c("x1", "x1")), "listed twice")
+  dup <- df; names(dup)[2] <- "x1"
+  expect_error(causal_data(dup, "y", "d", "x1"), "duplicated column names")
+  expect_error(causal_data(df, "y", "d", c("x1", "y")), "both a covariate and the outcome")
+  expect_error(causal_data(unname(as.matrix(df)), "y", "d"), "no column names")
+  expect_error(causal_data(list(a = 1), "y", "d"), "must be a data.frame")
+  expect_error(causal_data(df, "y", "d", "x1", weights = rep(-1, 40)), "negative")
+  expect_error(causal_data(df, "y", "d", "x1", weights = 1:3), "length 3")
+  expect_error(causal_data(df, "y", "d", "x1", cluster = rep(1, 40)), "single cluster")
+  expect_error(causal_data(df, "y", "d", "x1", cluster = c(NA, rep(1:2, length.out = 39))), "missing")
+  df$arms3 <- rep(c("a", "b", "c"), length.out = 40)
+  expect_error(causal_data(df, "y", "arms3", "x1"), "3 levels")
+  expect_error(causal_data(y ~ d + x1, data = df), "separate treatment and covariates")
+})
+
+test_that("cluster and weights may be columns or vectors", {
+  df <- make_test_data(n = 60, n_clusters = 6, weights = TRUE)
+  a <- causal_data(df, "y", "d", paste0("x", 1:4), cluster = "cl", weights = "w")
+  b <- causal_data(df, "y", "d", paste0("x", 1:4), cluster = df$cl, weights = df$w)
+  expect_identical(a$cluster, b$cluster)
+  expect_identical(a$weights, b$weights)
+  expect_identical(a$cluster, as.integer(factor(df$cl)))
+  c <- causal_data(df, "y", "d", cluster = "cl", weights = "w")
+  expect_false(any(c("cl", "w") %in% c$covariates))
+})

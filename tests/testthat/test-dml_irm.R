@@ -1,0 +1,78 @@
+# IRM against the independent reference (helper-reference-dml.R) on the same folds.
+X_of <- function(df) as.matrix(df[, grep("^x", names(df))])
+
+expect_irm_matches <- function(fit, ref, tol = 1e-8) {
+  expect_equal(unname(coef(fit)), ref$theta, tolerance = tol)
+  expect_equal(fit$se, ref$se, tolerance = tol)
+  expect_equal(fit$theta_rep, ref$theta_rep, tolerance = tol)
+  expect_equal(fit$se_rep, ref$se_rep, tolerance = tol)
+  expect_equal(unname(confint(fit, level = 0.9)[1, ]),
+               ref$theta + c(-1, 1) * qnorm(0.95) * ref$se, tolerance = tol)
+}
+
+test_that("IRM ATE and ATT match the reference, with and without normalisation", {
+  df <- make_test_data(n = 700, seed = 21)
+  spec <- test_spec(df)
+  folds <- make_folds(spec, n_folds = 5, n_rep = 3, seed = 1)
+  for (estimand in c("ATE", "ATT")) {
+    for (normalize in c(FALSE, TRUE)) {
+      fit <- dml_irm(spec, estimand = estimand, folds = folds, normalize = normalize)
+      ref <- ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, normalize = normalize)
+      expect_irm_matches(fit, ref)
+    }
+  }
+  n <- nuisances(fit)
+  expect_equal(n$g0, ref$g0, tolerance = 1e-8, ignore_attr = TRUE)
+  expect_equal(n$g1, ref$g1, tolerance = 1e-8, ignore_attr = TRUE)
+  expect_equal(n$m, ref$m, tolerance = 1e-6, ignore_attr = TRUE)
+})
+
+test_that("IRM trimming, weights and clusters match the reference", {
+  df <- make_test_data(n = 700, seed = 22, n_clusters = 50, weights = TRUE)
+  df$x1 <- 3 * df$x1   # strong selection: some propensities get clipped
+  df$d <- rbinom(700, 1, plogis(2.5 * df$x1))
+  spec <- test_spec(df, cluster = "cl", weights = "w")
+  folds <- make_folds(spec, n_folds = 4, n_rep = 2, seed = 2)
+  for (estimand in c("ATE", "ATT")) {
+    fit <- dml_irm(spec, estimand = estimand, folds = folds, trim = 0.05)
+    ref <- ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, trim = 0.05,
+                       weights = df$w, cluster = df$cl)
+    expect_irm_matches(fit, ref)
+  }
+  expect_gt(mean(fit$clipped_share), 0)
+  expect_equal(fit$clipped_share,
+               colMeans(nuisances(fit)$m < 0.05 | nuisances(fit)$m > 0.95))
+})
+
+test_that("IRM external nuisances reproduce the fit and are validated", {
+  df <- make_test_data(n = 400, seed = 23)
+  spec <- test_spec(df)
+  fit <- dml_irm(spec, estimand = "ATT", seed = 3)
+  ext <- dml_irm(spec, estimand = "ATT", nuisances = nuisances(fit))
+  expect_identical(coef(ext), coef(fit))
+  ref <- ref_irm(df$y, df$d, nuisances(fit)$g0, nuisances(fit)$g1, nuisances(fit)$m,
+                 estimand = "ATT")
+  expect_irm_matches(ext, ref)
+  bad <- nuisances(fit); bad$m[1] <- 1.2
+  expect_error(dml_irm(spec, nuisances = bad), "outside \\[0, 1\\]")
+})
+
+test_that("IRM rejects bad designs with clear errors", {
+  df <- make_test_data(n = 200, seed = 24)
+  spec <- test_spec(df)
+  expect_error(dml_irm(spec, trim = 0), "trim.*\\(0, 0.5\\)")
+  expect_error(dml_irm(spec, trim = 0.5), "trim")
+  expect_error(dml_irm(spec, normalize = NA), "normalize")
+  cont <- test_spec(make_test_data(n = 100, binary_d = FALSE))
+  expect_error(dml_irm(cont), "needs a binary treatment")
+  rare <- df; rare$d <- 0; rare$d[1:3] <- 1
+  expect_error(dml_irm(test_spec(rare), n_folds = 5), "3 rows in the treated arm, fewer than the 5 folds")
+  folds <- ifelse(df$d == 1, 1L, 2L)
+  expect_error(dml_irm(spec, folds = folds), "training sample of fold 1 .* has no treated rows")
+  binary_y <- df; binary_y$y <- as.numeric(binary_y$y > 0)
+  expect_error(dml_irm(test_spec(binary_y), learner_outcome = lrn_logistic()), NA)
+  expect_error(dml_irm(spec, learner_outcome = lrn_logistic()), "not binary 0/1")
+  lpm <- suppressWarnings(dml_irm(spec, learner_treatment = lrn_linear(), seed = 1))
+  expect_true(is.finite(coef(lpm)))
+})
+

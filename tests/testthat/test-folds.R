@@ -1,0 +1,39 @@
+test_that("folds are stratified, balanced and reproducible", {
+  spec <- test_spec(make_test_data(n = 203))
+  f1 <- make_folds(spec, n_folds = 5, n_rep = 3, seed = 10)
+  f2 <- make_folds(spec, n_folds = 5, n_rep = 3, seed = 10)
+  expect_identical(f1, f2)
+  expect_identical(dim(f1), c(203L, 3L))
+  for (s in 1:3) {
+    counts <- table(f1[, s], spec$d)
+    expect_lte(max(counts[, "1"]) - min(counts[, "1"]), 1)
+    expect_lte(max(counts[, "0"]) - min(counts[, "0"]), 1)
+  }
+  expect_false(identical(f1[, 1], f1[, 2]))
+})
+
+test_that("a seed does not disturb the caller's random stream", {
+  spec <- test_spec(make_test_data(n = 50))
+  set.seed(99); a <- runif(1)
+  set.seed(99); make_folds(spec, seed = 1); b <- runif(1)
+  expect_identical(a, b)
+})
+
+test_that("clustered folds keep clusters together", {
+  spec <- test_spec(make_test_data(n = 300, n_clusters = 30), cluster = "cl")
+  folds <- make_folds(spec, n_folds = 5, seed = 2)
+  per_cluster <- tapply(folds[, 1], spec$cluster, function(f) length(unique(f)))
+  expect_true(all(per_cluster == 1))
+  expect_error(make_folds(spec, n_folds = 31), "exceeds the number of clusters")
+})
+
+test_that("bad fold arguments are rejected", {
+  spec <- test_spec(make_test_data(n = 30))
+  expect_error(dml_plr(spec, n_folds = 1), "n_folds.*>= 2")
+  expect_error(dml_plr(spec, n_folds = 31), "exceeds")
+  expect_error(dml_plr(spec, folds = 1:10), "length n = 30")
+  expect_error(dml_plr(spec, folds = rep(c(1, 3), 15)), "no rows in fold 2")
+  expect_error(dml_plr(spec, folds = rep(1, 30)), "single fold")
+  expect_error(dml_plr(spec, folds = c(NA, rep(1:2, 14), 1)), "without missing")
+  expect_error(dml_plr(spec, n_rep = 0), "n_rep")
+})

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what fastdml needs on a fresh Debian machine with R: prebuilt r-cran-* packages from
+# Debian where it can (root and apt-get available), CRAN for anything still missing.
+#   tools/install-deps.sh            runtime dependencies
+#   tools/install-deps.sh --tests    + what the test suite needs
+#   tools/install-deps.sh --docs     + what the vignettes and R CMD check need
+#   tools/install-deps.sh --bench    + the peers the benchmarks compare against (DoubleML)
+set -euo pipefail
+want_tests=0; want_docs=0; want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) want_tests=1 ;;
+    --docs) want_docs=1; want_tests=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat"
+[ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
+
+deb_pkgs=""
+for p in $r_pkgs; do deb_pkgs="$deb_pkgs r-cran-$(echo "$p" | tr 'A-Z' 'a-z')"; done
+[ "$want_docs" = 1 ] && deb_pkgs="$deb_pkgs pandoc"
+
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq --no-install-recommends $deb_pkgs >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    apt-get install -y -qq --no-install-recommends $deb_pkgs >/dev/null 2>&1 ||
+      echo "install-deps: some Debian packages were not available; falling back to CRAN" >&2
+  fi
+fi
+
+Rscript - $r_pkgs <<'RS'
+pkgs <- commandArgs(trailingOnly = TRUE)
+missing <- pkgs[!vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)]
+if (length(missing)) {
+  message("install-deps: installing from CRAN: ", paste(missing, collapse = ", "))
+  install.packages(missing, Ncpus = 2L)
+}
+still <- pkgs[!vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)]
+if (length(still)) stop("could not install: ", paste(still, collapse = ", "))
+RS
+
+if [ "$want_bench" = 1 ]; then
+  Rscript - <<'RS'
+if (!requireNamespace("DoubleML", quietly = TRUE)) {
+  install.packages("checkmate", Ncpus = 2L)   # DoubleML needs a newer checkmate than Debian's
+  install.packages(c("DoubleML", "mlr3", "mlr3learners"), Ncpus = 2L)
+}
+RS
+fi
