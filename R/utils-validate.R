@@ -135,7 +135,9 @@ covariate_matrix <- function(data, covariates) {
   }, numeric(1))
   if (any(non_finite > 0)) {
     bad <- non_finite[non_finite > 0]
-    cli::cli_abort(c("Covariate{?s} {.field {names(bad)}} {?has/have} missing or non-finite values ({paste(bad, collapse = ', ')} row{?s}).",
+    detail <- paste0(names(bad), ": ", bad, " row", ifelse(bad == 1, "", "s"), collapse = ", ")
+    cli::cli_abort(c("Covariate{?s} {.field {names(bad)}} {?has/have} missing or non-finite values (NA, NaN or Inf).",
+                     x = "{detail}.",
                      i = "Impute or drop those rows first (e.g. {.code na.omit()})."))
   }
   expanded <- list()
@@ -168,7 +170,7 @@ covariate_matrix <- function(data, covariates) {
   }, logical(1))]
   if (length(constant)) {
     cli::cli_abort(c("Covariate{?s} {.field {constant}} {?is/are} constant.",
-                     i = "Drop {?it/them} from {.arg covariates}: a constant carries no information."))
+                     i = "Drop {cli::qty(length(constant))}{?it/them} from {.arg covariates}: a constant carries no information."))
   }
   X
 }

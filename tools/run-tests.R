@@ -4,7 +4,7 @@
 suppressPackageStartupMessages(library(testthat))
 options(fastdml.num.threads = 2L, testthat.progress.max_fails = Inf)
 results <- testthat::test_dir("tests/testthat", package = "fastdml", load_package = "installed",
-                              reporter = testthat::ProgressReporter$new(show_praise = FALSE),
+                              reporter = testthat::SummaryReporter$new(show_praise = FALSE),
                               stop_on_failure = FALSE)
 tab <- as.data.frame(results)
 failed <- sum(tab$failed) + sum(tab$error)

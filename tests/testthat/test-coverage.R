@@ -12,7 +12,7 @@ simulate_coverage <- function(reps, fit_one) {
 test_that("PLR 95% intervals cover the truth in [0.92, 0.98] of 300 replications", {
   coverage <- simulate_coverage(300, function(r) {
     set.seed(1000 + r)
-    n <- 400
+    n <- 1000
     X <- matrix(rnorm(n * 3), n)
     d <- drop(X %*% c(0.6, -0.4, 0.2)) + rnorm(n)
     y <- 0.5 * d + drop(X %*% c(1, 0.5, -0.5)) + rnorm(n)

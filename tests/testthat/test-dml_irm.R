@@ -35,8 +35,8 @@ test_that("IRM trimming, weights and clusters match the reference", {
   folds <- make_folds(spec, n_folds = 4, n_rep = 2, seed = 2)
   for (estimand in c("ATE", "ATT")) {
     fit <- dml_irm(spec, estimand = estimand, folds = folds, trim = 0.05)
-    ref <- ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, trim = 0.05,
-                       weights = df$w, cluster = df$cl)
+    ref <- suppressWarnings(ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, trim = 0.05,
+                       weights = df$w, cluster = df$cl))
     expect_irm_matches(fit, ref)
   }
   expect_gt(mean(fit$clipped_share), 0)
@@ -76,3 +76,19 @@ test_that("IRM rejects bad designs with clear errors", {
   expect_true(is.finite(coef(lpm)))
 })
 
+
+test_that("external propensities at exactly 0 or 1 are clipped and the share reported", {
+  df <- make_test_data(n = 300, seed = 26)
+  spec <- test_spec(df)
+  fit <- dml_irm(spec, seed = 1)
+  nu <- nuisances(fit)
+  nu$m[1:3, 1] <- 0
+  nu$m[4:6, 1] <- 1
+  clipped <- dml_irm(spec, nuisances = nu, trim = 0.02)
+  expect_true(is.finite(coef(clipped)))
+  expect_equal(clipped$clipped_share, mean(nu$m < 0.02 | nu$m > 0.98))
+  expect_gte(clipped$clipped_share, 6 / 300)
+  expect_output(print(clipped), "Propensities clipped to \\[0.02, 0.98\\]")
+  ref <- ref_irm(df$y, df$d, nu$g0, nu$g1, nu$m, trim = 0.02)
+  expect_equal(unname(coef(clipped)), ref$theta, tolerance = 1e-10)
+})

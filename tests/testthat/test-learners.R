@@ -77,5 +77,5 @@ test_that("learner arguments are validated", {
   spec <- test_spec(make_test_data(n = 100, binary_d = FALSE))
   expect_error(dml_plr(spec, learner_treatment = lrn_logistic()), "not binary 0/1")
   expect_error(dml_plr(spec, learner_outcome = "lm"), "must be a learner")
-  expect_message(print(lrn_linear()), "linear .C++, threaded")
+  expect_message(print(lrn_linear()), "linear (C++, threaded)", fixed = TRUE)
 })
