@@ -42,7 +42,7 @@ diff_in_means <- function(spec, ..., level = 0.95) {
 #' @rdname diff_in_means
 #' @export
 ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
-                num.threads = NULL) {
+                num.threads = getOption("fastdml.num.threads", 2L)) {
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
   if (!is.numeric(trim) || length(trim) != 1L || !(trim > 0 && trim < 0.5)) {
@@ -66,7 +66,7 @@ ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
 #' @rdname diff_in_means
 #' @export
 t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.95,
-                      seed = NULL, num.threads = NULL) {
+                      seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
   check_count(n_boot, "n_boot", 0L)

@@ -30,7 +30,7 @@
 dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_linear(),
                     learner_treatment = lrn_logistic(), n_folds = 5L, n_rep = 1L,
                     folds = NULL, trim = 0.01, normalize = FALSE, nuisances = NULL,
-                    seed = NULL, num.threads = NULL) {
+                    seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
   estimand <- match.arg(estimand)
   check_spec(spec)
   if (spec$treatment_type != "binary") {

@@ -36,7 +36,8 @@
 #' @export
 dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(),
                     score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
-                    folds = NULL, nuisances = NULL, seed = NULL, num.threads = NULL) {
+                    folds = NULL, nuisances = NULL, seed = NULL,
+                    num.threads = getOption("fastdml.num.threads", 2L)) {
   score <- match.arg(score)
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
   check_learner(learner_outcome, "learner_outcome")

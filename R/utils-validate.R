@@ -87,16 +87,22 @@ treatment_column <- function(x, name, control) {
   list(d = x, type = "continuous", levels = NULL)
 }
 
+# `x` names a column of data or holds the values (length n); returns the values and a label.
+column_or_vector <- function(x, what, data, n) {
+  if (is.character(x) && length(x) == 1L && n != 1L) {
+    check_column_name(x, what, data)
+    return(list(values = data[[x]], name = x))
+  }
+  if (length(x) != n) {
+    cli::cli_abort("{.arg {what}} has length {length(x)} but {.arg data} has {n} rows.")
+  }
+  list(values = x, name = what)
+}
+
 cluster_column <- function(cluster, data, n) {
-  name <- "cluster"
-  if (is.character(cluster) && length(cluster) == 1L && n != 1L) {
-    check_column_name(cluster, "cluster", data)
-    name <- cluster
-    cluster <- data[[cluster]]
-  }
-  if (length(cluster) != n) {
-    cli::cli_abort("{.arg cluster} has length {length(cluster)} but {.arg data} has {n} rows.")
-  }
+  column <- column_or_vector(cluster, "cluster", data, n)
+  cluster <- column$values
+  name <- column$name
   if (anyNA(cluster)) {
     cli::cli_abort(c("The cluster column {.field {name}} has {sum(is.na(cluster))} missing value{?s}.",
                      i = "Give every row a cluster id."))
@@ -107,15 +113,9 @@ cluster_column <- function(cluster, data, n) {
 }
 
 weights_column <- function(weights, data, n) {
-  name <- "weights"
-  if (is.character(weights) && length(weights) == 1L && n != 1L) {
-    check_column_name(weights, "weights", data)
-    name <- weights
-    weights <- data[[weights]]
-  }
-  if (length(weights) != n) {
-    cli::cli_abort("{.arg weights} has length {length(weights)} but {.arg data} has {n} rows.")
-  }
+  column <- column_or_vector(weights, "weights", data, n)
+  name <- column$name
+  weights <- column$values
   w <- numeric_column(weights, name, "weights")
   if (any(w < 0)) {
     cli::cli_abort(c("The weights column {.field {name}} has {sum(w < 0)} negative value{?s}.",

@@ -8,11 +8,13 @@
 #   fastdml at 1 and 2 threads; (a) a plain R pipeline (lm.fit / glm.fit per fold, the same
 #   scores written in R); (b) DoubleML (R) with mlr3 regr.lm / classif.log_reg, when installed.
 # Reports the median elapsed time, the speed-up of fastdml (2 threads) over each baseline in
-# the same run, the peak resident memory added during a fastdml fit relative to the size of X,
-# and the largest absolute difference of the estimates from fastdml's.
+# the same run, the peak resident memory added by a fastdml fit (2 threads, fresh process)
+# relative to the size of X, and the absolute difference of the baselines' estimates from
+# fastdml's.
 suppressPackageStartupMessages(library(fastdml))
 args <- commandArgs(trailingOnly = TRUE)
-sizes <- if (length(args)) as.numeric(args) else c(1e4, 1e5, 1e6)
+memory_mode <- length(args) == 3L && args[1] == "--memory"
+sizes <- if (memory_mode) as.numeric(args[3]) else if (length(args)) as.numeric(args) else c(1e4, 1e5, 1e6)
 runs <- as.integer(Sys.getenv("FASTDML_BENCH_RUNS", "3"))
 peer_runs <- as.integer(Sys.getenv("FASTDML_BENCH_PEER_RUNS", "3"))
 p <- 20L
@@ -39,19 +41,35 @@ median_time <- function(n_runs, expr_fun) {
   list(time = stats::median(times), value = value)
 }
 
-# Peak resident memory (MB) added while running f: resets the kernel's high-water mark first.
-peak_memory_mb <- function(f) {
-  status <- function(field) {
-    line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-    as.numeric(gsub("[^0-9]", "", line)) / 1024
-  }
-  if (!file.exists("/proc/self/clear_refs")) return(NA_real_)
-  gc()
-  ok <- tryCatch({ writeLines("5", "/proc/self/clear_refs"); TRUE }, error = function(e) FALSE)
-  if (!ok) return(NA_real_)
-  before <- status("VmRSS")
-  f()
-  status("VmHWM") - before
+# Peak resident memory (MB) added by one fit, measured in a fresh R process that holds only
+# the covariate matrix and the fit's inputs: the kernel's high-water mark is reset just before
+# the fit (Linux /proc/self/clear_refs) and read after it, so C++ allocations count too.
+status_mb <- function(field) {
+  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
+  as.numeric(gsub("[^0-9]", "", line)) / 1024
+}
+fit_model <- function(model, spec, folds, threads) {
+  if (model == "PLR") dml_plr(spec, folds = folds, num.threads = threads)
+  else dml_irm(spec, folds = folds, num.threads = threads)
+}
+if (memory_mode) {
+  dt <- simulate(sizes)
+  spec <- causal_data(dt, "y", "d", paste0("x", seq_len(p)))
+  folds <- make_folds(spec, K, seed = 42)
+  rm(dt)
+  invisible(gc())
+  writeLines("5", "/proc/self/clear_refs")
+  before <- status_mb("VmRSS")
+  fit <- fit_model(args[2], spec, folds, 2L)
+  cat(status_mb("VmHWM") - before, "\n")
+  quit(save = "no")
+}
+peak_memory_mb <- function(model, n) {
+  script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  out <- tryCatch(system2(file.path(R.home("bin"), "Rscript"),
+                          c(script, "--memory", model, format(n, scientific = FALSE)),
+                          stdout = TRUE, stderr = FALSE), error = function(e) NA)
+  suppressWarnings(as.numeric(utils::tail(out, 1)))
 }
 
 # (a) The plain R reference: lm.fit / glm.fit per fold, scores in R.
@@ -109,15 +127,12 @@ for (n in sizes) {
   X <- spec$X
   x_mb <- n * p * 8 / 2^20
   for (model in c("PLR", "IRM")) {
-    fit_fun <- function(threads) {
-      if (model == "PLR") dml_plr(spec, folds = folds, num.threads = threads)
-      else dml_irm(spec, folds = folds, num.threads = threads)
-    }
+    fit_fun <- function(threads) fit_model(model, spec, folds, threads)
     one <- median_time(runs, function() fit_fun(1))
     two <- median_time(runs, function() fit_fun(2))
     theta <- unname(coef(two$value))
     stopifnot(identical(coef(one$value), coef(two$value)))
-    mem <- peak_memory_mb(function() fit_fun(2))
+    mem <- peak_memory_mb(model, n)
     base <- median_time(peer_runs, function() plain_r(model, X, spec$y, spec$d, folds[, 1]))
     peer <- if (has_doubleml) median_time(peer_runs, function() doubleml(model, dt, folds[, 1]))
             else list(time = NA_real_, value = NA_real_)

@@ -16,4 +16,17 @@ test_spec <- function(df, ...) {
   causal_data(df, outcome = "y", treatment = "d", covariates = grep("^x", names(df), value = TRUE), ...)
 }
 
-# testthat summary line for CI: "N passed, N failed".
+X_of <- function(df) as.matrix(df[, grep("^x", names(df))])
+
+# A fit against a reference result (ref_plr / ref_irm): estimate, SE, per-repetition values,
+# 90% and 95% intervals and the p-value.
+expect_matches_reference <- function(fit, ref, tol = 1e-8) {
+  expect_equal(unname(coef(fit)), ref$theta, tolerance = tol)
+  expect_equal(fit$se, ref$se, tolerance = tol)
+  expect_equal(fit$theta_rep, ref$theta_rep, tolerance = tol)
+  expect_equal(fit$se_rep, ref$se_rep, tolerance = tol)
+  expect_equal(unname(confint(fit)[1, ]), c(ref$conf.low, ref$conf.high), tolerance = tol)
+  expect_equal(unname(confint(fit, level = 0.9)[1, ]),
+               ref$theta + c(-1, 1) * qnorm(0.95) * ref$se, tolerance = tol)
+  expect_equal(tidy(fit)$p.value, ref$p.value, tolerance = tol)
+}

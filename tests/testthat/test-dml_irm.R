@@ -1,14 +1,4 @@
 # IRM against the independent reference (helper-reference-dml.R) on the same folds.
-X_of <- function(df) as.matrix(df[, grep("^x", names(df))])
-
-expect_irm_matches <- function(fit, ref, tol = 1e-8) {
-  expect_equal(unname(coef(fit)), ref$theta, tolerance = tol)
-  expect_equal(fit$se, ref$se, tolerance = tol)
-  expect_equal(fit$theta_rep, ref$theta_rep, tolerance = tol)
-  expect_equal(fit$se_rep, ref$se_rep, tolerance = tol)
-  expect_equal(unname(confint(fit, level = 0.9)[1, ]),
-               ref$theta + c(-1, 1) * qnorm(0.95) * ref$se, tolerance = tol)
-}
 
 test_that("IRM ATE and ATT match the reference, with and without normalisation", {
   df <- make_test_data(n = 700, seed = 21)
@@ -18,7 +8,7 @@ test_that("IRM ATE and ATT match the reference, with and without normalisation",
     for (normalize in c(FALSE, TRUE)) {
       fit <- dml_irm(spec, estimand = estimand, folds = folds, normalize = normalize)
       ref <- ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, normalize = normalize)
-      expect_irm_matches(fit, ref)
+      expect_matches_reference(fit, ref)
     }
   }
   n <- nuisances(fit)
@@ -37,7 +27,7 @@ test_that("IRM trimming, weights and clusters match the reference", {
     fit <- dml_irm(spec, estimand = estimand, folds = folds, trim = 0.05)
     ref <- suppressWarnings(ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, trim = 0.05,
                        weights = df$w, cluster = df$cl))
-    expect_irm_matches(fit, ref)
+    expect_matches_reference(fit, ref)
   }
   expect_gt(mean(fit$clipped_share), 0)
   expect_equal(fit$clipped_share,
@@ -52,7 +42,7 @@ test_that("IRM external nuisances reproduce the fit and are validated", {
   expect_identical(coef(ext), coef(fit))
   ref <- ref_irm(df$y, df$d, nuisances(fit)$g0, nuisances(fit)$g1, nuisances(fit)$m,
                  estimand = "ATT")
-  expect_irm_matches(ext, ref)
+  expect_matches_reference(ext, ref)
   bad <- nuisances(fit); bad$m[1] <- 1.2
   expect_error(dml_irm(spec, nuisances = bad), "outside \\[0, 1\\]")
 })

@@ -1,14 +1,4 @@
 # PLR against the independent reference (helper-reference-dml.R) on the same folds.
-X_of <- function(df) as.matrix(df[, grep("^x", names(df))])
-
-expect_matches_reference <- function(fit, ref, tol = 1e-8) {
-  expect_equal(unname(coef(fit)), ref$theta, tolerance = tol)
-  expect_equal(fit$se, ref$se, tolerance = tol)
-  expect_equal(fit$theta_rep, ref$theta_rep, tolerance = tol)
-  expect_equal(fit$se_rep, ref$se_rep, tolerance = tol)
-  expect_equal(unname(confint(fit)[1, ]), c(ref$conf.low, ref$conf.high), tolerance = tol)
-  expect_equal(tidy(fit)$p.value, ref$p.value, tolerance = tol)
-}
 
 test_that("PLR partialling out matches the reference (continuous and binary D, repetitions)", {
   for (binary in c(FALSE, TRUE)) {
