@@ -46,7 +46,9 @@ plot_estimates <- function(fit, level) {
     ggplot2::scale_colour_manual(values = c(aggregated = "black", repetition = "grey55"),
                                  guide = "none") +
     ggplot2::labs(x = sprintf("%s of %s (%g%% CI)", fit$estimand, fit$spec$treatment, 100 * level),
-                  y = NULL, title = fit_title(fit))
+                  y = NULL, title = sprintf("%s estimates by repetition", fit$model),
+                  subtitle = sprintf("outcome %s; n = %d", fit$spec$outcome, fit$n)) +
+    ggplot2::theme(plot.title.position = "plot")
 }
 
 plot_overlap <- function(fit) {

@@ -94,14 +94,17 @@ check_folds_have_both_arms <- function(spec, folds) {
     cli::cli_abort(c("The treatment {.field {spec$treatment}} has {count} row{?s} in the {arm} arm, fewer than the {k} folds.",
                      i = "Use fewer folds or more data."))
   }
+  treated_rows <- spec$d == 1
   for (s in seq_len(ncol(folds))) {
-    for (fold in seq_len(max(folds[, s]))) {
-      train <- folds[, s] != fold
-      arms <- unique(spec$d[train])
-      if (length(arms) < 2L) {
-        cli::cli_abort(c("The training sample of fold {fold} (repetition {s}) has no {if (1 %in% arms) 'control' else 'treated'} rows.",
-                         i = "Stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
-      }
+    k <- max(folds[, s])
+    treated_out <- treated - tabulate(folds[treated_rows, s], k)
+    control_out <- control - tabulate(folds[!treated_rows, s], k)
+    empty <- which(treated_out == 0 | control_out == 0)
+    if (length(empty)) {
+      fold <- empty[1]
+      arm <- if (treated_out[fold] == 0) "treated" else "control"
+      cli::cli_abort(c("The training sample of fold {fold} (repetition {s}) has no {arm} rows.",
+                       i = "Stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
     }
   }
   invisible(folds)

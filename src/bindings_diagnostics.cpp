@@ -1,7 +1,13 @@
 // Rcpp glue for diagnostics of the cross-fitted nuisances (out-of-fold prediction quality).
 #include <Rcpp.h>
 
+#include <cmath>
+
 #include "core/diagnostics/prediction_quality.h"
+
+namespace {
+double na_if_nan(double x) { return std::isnan(x) ? NA_REAL : x; }
+}  // namespace
 
 // [[Rcpp::export(.fastdml_quality)]]
 Rcpp::List fastdml_quality(Rcpp::List targets, Rcpp::List predictions, Rcpp::List masks,
@@ -30,10 +36,10 @@ Rcpp::List fastdml_quality(Rcpp::List targets, Rcpp::List predictions, Rcpp::Lis
       rep[r] = rows[r].rep + 1;
       fold[r] = rows[r].fold < 0 ? NA_INTEGER : rows[r].fold + 1;
       count[r] = static_cast<int>(rows[r].n);
-      rmse[r] = rows[r].rmse;
-      r2[r] = rows[r].r2;
-      log_loss[r] = rows[r].log_loss;
-      auc[r] = rows[r].auc;
+      rmse[r] = na_if_nan(rows[r].rmse);
+      r2[r] = na_if_nan(rows[r].r2);
+      log_loss[r] = na_if_nan(rows[r].log_loss);
+      auc[r] = na_if_nan(rows[r].auc);
     }
     out[j] = Rcpp::DataFrame::create(Rcpp::Named("rep") = rep, Rcpp::Named("fold") = fold,
                                      Rcpp::Named("n") = count, Rcpp::Named("rmse") = rmse,

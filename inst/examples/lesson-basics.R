@@ -1,6 +1,7 @@
 # The introductory lesson (specs/lesson-basics.md) end to end: four estimates of a campaign's
 # effect on conversion against the true 0.15. Run: Rscript inst/examples/lesson-basics.R
 library(fastdml)
+options(width = 120)
 
 lesson <- sim_lesson(n = 600, seed = 63)
 spec <- causal_data(outcome ~ treatment | age + browsing_time + income, data = lesson)
