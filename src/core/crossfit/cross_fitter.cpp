@@ -23,13 +23,21 @@ void CrossFitter::run(const std::vector<NuisanceGroup>& groups) const {
     states.push_back(groups[g].learner->prepare(problems[g], runner_));
   }
   const int per_group = folds_.n_rep() * folds_.n_folds();
-  const int n_tasks = static_cast<int>(groups.size()) * per_group;
-  runner_.run(n_tasks, [&](int task) {
+  std::vector<int> light, heavy;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (int t = 0; t < per_group; ++t) {
+      (groups[g].learner->threads_within_fold() ? heavy : light).push_back(g * per_group + t);
+    }
+  }
+  auto run_task = [&](int task, const TaskRunner& runner) {
     const int g = task / per_group;
     const int rep = (task % per_group) / folds_.n_folds();
     const int fold = task % folds_.n_folds();
-    groups[g].learner->fit_predict_fold(problems[g], *states[g], rep, fold);
-  });
+    groups[g].learner->fit_predict_fold(problems[g], *states[g], rep, fold, runner);
+  };
+  const TaskRunner serial = TaskRunner::serial();
+  runner_.run(static_cast<int>(light.size()), [&](int i) { run_task(light[i], serial); });
+  for (int task : heavy) run_task(task, runner_);
 }
 
 }  // namespace fastdml

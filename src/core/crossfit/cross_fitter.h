@@ -1,9 +1,10 @@
 // CrossFitter: runs the (nuisance x repetition x fold) tasks of a cross-fit (DESIGN.md §2,
 // crossfit/). Nuisances that share a learner and a training mask form a NuisanceGroup and are
 // fitted together (e.g. PLR's l and m share one pass of Gram matrices). Each group's learner
-// prepares its shared state; then all (group, repetition, fold) tasks run in parallel on the
-// runner's threads. Each held-out row is written by exactly one task, so the predictions are
-// bit-identical for any thread count.
+// prepares its shared state; then the (group, repetition, fold) tasks run: light ones in
+// parallel, one per thread; those of learners with threads_within_fold() one after the other,
+// each using all threads inside. Each held-out row is written by exactly one task and every
+// reduction has a fixed order, so the predictions are bit-identical for any thread count.
 #ifndef FASTDML_CROSSFIT_CROSS_FITTER_H
 #define FASTDML_CROSSFIT_CROSS_FITTER_H
 

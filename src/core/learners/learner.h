@@ -2,8 +2,10 @@
 // pluggable"). A cross-fit of one learner on several targets that share a training mask is a
 // CrossFitProblem. The learner first prepares state shared by all folds and repetitions (e.g.
 // per-fold Gram matrices, a warm start, binned features), then each (repetition, fold) task
-// fits on the training rows and predicts every held-out row of the fold. Tasks run in parallel
-// and must only read the shared state and write their own held-out rows.
+// fits on the training rows and predicts every held-out row of the fold. Tasks must only read
+// the shared state and write their own held-out rows. Light tasks run in parallel, one per
+// thread; a learner whose few fold tasks are heavy (threads_within_fold) gets its tasks one
+// after the other, each with all threads for its passes over the rows.
 #ifndef FASTDML_LEARNERS_LEARNER_H
 #define FASTDML_LEARNERS_LEARNER_H
 
@@ -35,9 +37,11 @@ class Learner {
   // Shared state for all (repetition, fold) tasks; may use the runner's threads.
   virtual std::unique_ptr<LearnerState> prepare(const CrossFitProblem& problem,
                                                 const TaskRunner& runner) const = 0;
-  // Fits on the training rows of (rep, fold) and writes predictions for its held-out rows.
+  // Fits on the training rows of (rep, fold) and writes predictions for its held-out rows;
+  // `runner` is serial unless threads_within_fold() is true.
   virtual void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
-                                int rep, int fold) const = 0;
+                                int rep, int fold, const TaskRunner& runner) const = 0;
+  virtual bool threads_within_fold() const { return false; }
   // No cross-fitting: fits on all rows allowed by the mask and predicts every row into the
   // first column of each prediction buffer (problem.folds is unused and may be null).
   virtual void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const = 0;

@@ -52,7 +52,7 @@ std::unique_ptr<LearnerState> LinearLearner::prepare(const CrossFitProblem& prob
 }
 
 void LinearLearner::fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
-                                     int rep, int fold) const {
+                                     int rep, int fold, const TaskRunner&) const {
   const auto& blocks = static_cast<const FoldCrossProducts&>(state).by_fold;
   const FoldPlan& folds = *problem.folds;
   const int q_design = problem.data->n_design();

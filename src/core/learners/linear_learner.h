@@ -22,7 +22,7 @@ class LinearLearner : public Learner {
   std::unique_ptr<LearnerState> prepare(const CrossFitProblem& problem,
                                         const TaskRunner& runner) const override;
   void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state, int rep,
-                        int fold) const override;
+                        int fold, const TaskRunner& runner) const override;
   void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const override;
 
  private:

@@ -2,7 +2,7 @@
 // (Z'WZ + ridge I_0) b = Z'W u with W = p(1 - p) and working response u = eta + (y - p) / W.
 // Each pass over the rows is fused: it evaluates the penalised deviance at a candidate b (for
 // step halving) and accumulates the cross products [Z, u]'W[Z, u] of the next step at the same
-// b, so an iteration reads the data once.
+// b, so an iteration reads the data once. Deviance per row: 2 (log(1 + e^eta) - y eta).
 #include "core/learners/logistic_learner.h"
 
 #include <cmath>
@@ -16,18 +16,14 @@ namespace fastdml {
 namespace {
 
 struct WarmStarts : public LearnerState {
-  std::vector<Eigen::VectorXd> coef;  // one per target
+  std::vector<Eigen::VectorXd> coef;           // one per target
+  std::vector<std::vector<IrlsPass>> by_fold;  // [target][rep * n_folds + fold], at coef
 };
 
 constexpr double kProbabilityFloor = 1e-10;
 constexpr int kRowsPerBlock = 512;
 
 double inverse_logit(double eta) { return 1.0 / (1.0 + std::exp(-eta)); }
-
-struct IrlsPass {
-  double deviance = 0.0;
-  Eigen::MatrixXd cross;  // (q + 1) x (q + 1): [Z, u]'W[Z, u]
-};
 
 // Deviance at coef and the weighted cross products of the next IRLS step, over rows[begin, end).
 IrlsPass irls_pass(const DataView& data, const int* rows, size_t count, const double* target,
@@ -43,10 +39,12 @@ IrlsPass irls_pass(const DataView& data, const int* rows, size_t count, const do
     data.fill_design(r, m, block);
     eta.head(m).noalias() = block.topLeftCorner(m, q) * coef;
     for (int i = 0; i < m; ++i) {
-      double p = inverse_logit(eta[i]);
-      p = std::min(std::max(p, kProbabilityFloor), 1.0 - kProbabilityFloor);
+      const double e = std::exp(-std::abs(eta[i]));  // one exponential gives p and log(1 + e^eta)
+      double p = eta[i] >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+      const double softplus = std::max(eta[i], 0.0) + std::log1p(e);
       const double y = target[r[i]];
-      out.deviance -= 2.0 * (y * std::log(p) + (1.0 - y) * std::log(1.0 - p));
+      out.deviance += 2.0 * (softplus - y * eta[i]);
+      p = std::min(std::max(p, kProbabilityFloor), 1.0 - kProbabilityFloor);
       const double w = p * (1.0 - p);
       block(i, q) = eta[i] + (y - p) / w;
       root_weight[i] = std::sqrt(w);
@@ -79,6 +77,14 @@ IrlsPass irls_pass_chunked(const DataView& data, const std::vector<int>& rows,
   return total;
 }
 
+void check_binary(const std::vector<int>& rows, const double* target) {
+  for (int i : rows) {
+    if (target[i] != 0.0 && target[i] != 1.0) {
+      throw std::invalid_argument("LogisticLearner: the target must be 0/1");
+    }
+  }
+}
+
 }  // namespace
 
 LogisticLearner::LogisticLearner(const LogisticOptions& options) : options_(options) {
@@ -88,17 +94,19 @@ LogisticLearner::LogisticLearner(const LogisticOptions& options) : options_(opti
 Eigen::VectorXd LogisticLearner::fit(const DataView& data, const std::vector<int>& rows,
                                      const double* target, const Eigen::VectorXd& start,
                                      double step_tolerance, const TaskRunner& runner) const {
-  for (int i : rows) {
-    if (target[i] != 0.0 && target[i] != 1.0) {
-      throw std::invalid_argument("LogisticLearner: the target must be 0/1");
-    }
-  }
+  check_binary(rows, target);
+  return fit_from(data, rows, target, start, irls_pass_chunked(data, rows, target, start, runner),
+                  step_tolerance, runner);
+}
+
+Eigen::VectorXd LogisticLearner::fit_from(const DataView& data, const std::vector<int>& rows,
+                                          const double* target, Eigen::VectorXd coef,
+                                          IrlsPass current, double step_tolerance,
+                                          const TaskRunner& runner) const {
   const int q = data.n_design();
   auto objective = [&](const Eigen::VectorXd& b, const IrlsPass& pass) {
     return pass.deviance + options_.ridge * b.tail(q - 1).squaredNorm();
   };
-  Eigen::VectorXd coef = start;
-  IrlsPass current = irls_pass_chunked(data, rows, target, coef, runner);
   double current_objective = objective(coef, current);
   for (int iter = 0; iter < options_.max_iterations; ++iter) {
     const Eigen::VectorXd proposal = solve_normal_equations(
@@ -109,7 +117,7 @@ Eigen::VectorXd LogisticLearner::fit(const DataView& data, const std::vector<int
       break;
     }
     bool accepted = false;
-    double previous_objective = current_objective;
+    const double previous_objective = current_objective;
     for (int halving = 0; halving < 30 && !accepted; ++halving) {
       const Eigen::VectorXd candidate = coef + step;
       IrlsPass pass = irls_pass_chunked(data, rows, target, candidate, runner);
@@ -134,19 +142,34 @@ Eigen::VectorXd LogisticLearner::fit(const DataView& data, const std::vector<int
 
 std::unique_ptr<LearnerState> LogisticLearner::prepare(const CrossFitProblem& problem,
                                                        const TaskRunner& runner) const {
+  const DataView& data = *problem.data;
+  const FoldPlan& folds = *problem.folds;
   auto state = std::make_unique<WarmStarts>();
-  const std::vector<int> rows = masked_rows(problem.data->n(), problem.train_mask);
-  const Eigen::VectorXd zero = Eigen::VectorXd::Zero(problem.data->n_design());
+  const std::vector<int> rows = masked_rows(data.n(), problem.train_mask);
+  const size_t stride = std::max<size_t>(1, rows.size() / std::max(options_.warm_start_rows, 1));
+  std::vector<int> subsample;
+  for (size_t r = 0; r < rows.size(); r += stride) subsample.push_back(rows[r]);
+  const Eigen::VectorXd zero = Eigen::VectorXd::Zero(data.n_design());
   for (const double* target : problem.targets) {
-    state->coef.push_back(
-        fit(*problem.data, rows, target, zero, options_.warm_start_tolerance, runner));
+    check_binary(rows, target);
+    const Eigen::VectorXd start =
+        fit(data, subsample, target, zero, options_.warm_start_tolerance, runner);
+    std::vector<IrlsPass> by_fold;
+    for (int s = 0; s < folds.n_rep(); ++s) {
+      for (int k = 0; k < folds.n_folds(); ++k) {
+        const std::vector<int> fold_rows = folds.test_rows(s, k, problem.train_mask);
+        by_fold.push_back(irls_pass_chunked(data, fold_rows, target, start, runner));
+      }
+    }
+    state->coef.push_back(start);
+    state->by_fold.push_back(std::move(by_fold));
   }
   return state;
 }
 
 void LogisticLearner::fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
-                                       int rep, int fold) const {
-  const auto& starts = static_cast<const WarmStarts&>(state).coef;
+                                       int rep, int fold, const TaskRunner& runner) const {
+  const auto& warm = static_cast<const WarmStarts&>(state);
   const FoldPlan& folds = *problem.folds;
   const std::vector<int> train = folds.train_rows(rep, fold, problem.train_mask);
   if (train.empty()) {
@@ -154,11 +177,21 @@ void LogisticLearner::fit_predict_fold(const CrossFitProblem& problem, const Lea
                              std::to_string(fold + 1) + " of repetition " + std::to_string(rep + 1));
   }
   const std::vector<int>& test = folds.test_rows(rep, fold);
-  const TaskRunner serial = TaskRunner::serial();
   std::vector<double> eta(test.size());
   for (size_t t = 0; t < problem.targets.size(); ++t) {
-    const Eigen::VectorXd coef = fit(*problem.data, train, problem.targets[t], starts[t],
-                                     options_.step_tolerance, serial);
+    IrlsPass training;
+    for (int k = 0; k < folds.n_folds(); ++k) {
+      if (k == fold) continue;
+      const IrlsPass& piece = warm.by_fold[t][rep * folds.n_folds() + k];
+      if (training.cross.size() == 0) {
+        training = piece;
+      } else {
+        training.deviance += piece.deviance;
+        training.cross += piece.cross;
+      }
+    }
+    const Eigen::VectorXd coef = fit_from(*problem.data, train, problem.targets[t], warm.coef[t],
+                                          training, options_.step_tolerance, runner);
     linear_predictor(*problem.data, test, coef, eta.data(), static_cast<long long>(test.size()));
     double* out = problem.predictions[t] + static_cast<long long>(rep) * folds.n();
     for (size_t r = 0; r < test.size(); ++r) out[test[r]] = inverse_logit(eta[r]);

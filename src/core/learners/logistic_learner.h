@@ -1,7 +1,12 @@
 // LogisticLearner: logistic regression (optionally ridge-penalised, intercept unpenalised) on
-// the standardised covariates, fitted by Newton/IRLS with step halving. `prepare` fits every
-// target on all rows allowed by the mask (row chunks in parallel); each fold then starts IRLS
-// from that fit (warm start), which typically converges in a few steps (DESIGN.md §5).
+// the standardised covariates, fitted by Newton/IRLS with step halving (DESIGN.md §5).
+// Cross-fitting reads the data as few times as possible:
+//   1. a warm start is fitted on a systematic subsample of the allowed rows;
+//   2. one pass at the warm start accumulates, per fold, the deviance and the cross products
+//      of the IRLS step, so each fold's first Newton step comes from the sum of the other
+//      folds' pieces without touching the data;
+//   3. each fold iterates from there on its training rows until the Newton step is negligible
+//      (quadratic convergence: two or three passes), using all threads inside the fold.
 // Predictions are probabilities. Targets must be 0/1 (checked in R and here).
 #ifndef FASTDML_LEARNERS_LOGISTIC_LEARNER_H
 #define FASTDML_LEARNERS_LOGISTIC_LEARNER_H
@@ -13,9 +18,16 @@ namespace fastdml {
 struct LogisticOptions {
   double ridge = 0.0;
   int max_iterations = 100;
-  double tolerance = 1e-12;       // relative change of the penalised deviance
-  double step_tolerance = 1e-7;   // a Newton step below this (relative) ends the fit
-  double warm_start_tolerance = 1e-4;  // step tolerance of the full-sample warm start
+  double tolerance = 1e-12;            // relative change of the penalised deviance
+  double step_tolerance = 1e-7;        // a Newton step below this (relative) ends the fit
+  double warm_start_tolerance = 1e-4;  // step tolerance of the subsample warm start
+  int warm_start_rows = 50000;         // at least this many rows in the warm-start subsample
+};
+
+// Deviance at some coefficients and the cross products [Z, u]'W[Z, u] of the IRLS step there.
+struct IrlsPass {
+  double deviance = 0.0;
+  Eigen::MatrixXd cross;
 };
 
 class LogisticLearner : public Learner {
@@ -24,14 +36,19 @@ class LogisticLearner : public Learner {
   std::unique_ptr<LearnerState> prepare(const CrossFitProblem& problem,
                                         const TaskRunner& runner) const override;
   void fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state, int rep,
-                        int fold) const override;
+                        int fold, const TaskRunner& runner) const override;
   void fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const override;
+  bool threads_within_fold() const override { return true; }
   // IRLS on the given rows from a starting value; returns the coefficients [b0, b].
   Eigen::VectorXd fit(const DataView& data, const std::vector<int>& rows, const double* target,
                       const Eigen::VectorXd& start, double step_tolerance,
                       const TaskRunner& runner) const;
 
  private:
+  // IRLS from coef, whose pass over `rows` is already known.
+  Eigen::VectorXd fit_from(const DataView& data, const std::vector<int>& rows,
+                           const double* target, Eigen::VectorXd coef, IrlsPass current,
+                           double step_tolerance, const TaskRunner& runner) const;
   LogisticOptions options_;
 };
 
