@@ -68,14 +68,14 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed) {
     cli::cli_abort(c("{.arg folds} must be an integer vector of length n = {spec$n} or an n x n_rep matrix.",
                      x = "It has {if (is.matrix(folds)) nrow(folds) else length(folds)} rows."))
   }
-  if (anyNA(folds) || any(folds != round(folds)) || any(folds < 1)) {
+  if (anyNA(folds) || (!is.integer(folds) && any(folds != round(folds))) || min(folds) < 1) {
     cli::cli_abort("{.arg folds} must hold fold ids 1, 2, ..., K without missing values.")
   }
   storage.mode(folds) <- "integer"
   for (s in seq_len(ncol(folds))) {
     k <- max(folds[, s])
     if (k < 2L) cli::cli_abort("{.arg folds} column {s} has a single fold; cross-fitting needs >= 2.")
-    missing_ids <- setdiff(seq_len(k), folds[, s])
+    missing_ids <- which(tabulate(folds[, s], k) == 0L)
     if (length(missing_ids)) {
       cli::cli_abort("{.arg folds} column {s} has no rows in fold{?s} {missing_ids}; ids must be 1..K.")
     }

@@ -55,7 +55,7 @@ crossfit_custom <- function(X, folds, def, name) {
 check_classifier_target <- function(def, name) {
   if (!def$learner$classifier) return(invisible())
   target <- def$target
-  if (!all(target %in% c(0, 1))) {
+  if (!all(target == 0 | target == 1)) {
     cli::cli_abort(c("Nuisance {.field {name}} asks the classifier {.val {def$learner$label}} for column {.field {def$target_name}}, which is not binary 0/1.",
                      i = "Use a regression learner such as {.fn lrn_linear} for it."))
   }
