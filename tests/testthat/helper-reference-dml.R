@@ -147,10 +147,10 @@ ref_irm <- function(y, d, g0, g1, m, estimand = c("ATE", "ATT"),
 # Cross-fitting of nuisance functions
 # ---------------------------------------------------------------------------
 
-# Cross-fitted OLS predictions (with intercept) of target on X; returns an
-# n x S matrix. Training rows: other folds (and subset, if given);
-# predictions are made for every row of the held-out fold.
-ref_crossfit_lm <- function(X, target, folds, subset = NULL) {
+# Cross-fitting loop shared by the two learners below: for each repetition s and fold k, fit
+# `fit_coef(X_train_with_intercept, y_train)` on the other folds (and subset, if given) and
+# predict `inverse_link(eta)` for every row of the held-out fold. Returns an n x S matrix.
+ref_crossfit <- function(X, target, folds, subset, fit_coef, inverse_link) {
   X <- ref_as_matrix(X)
   folds <- ref_as_matrix(folds)
   target <- as.numeric(target)
@@ -163,40 +163,26 @@ ref_crossfit_lm <- function(X, target, folds, subset = NULL) {
       test <- folds[, s] == k
       train <- !test
       if (!is.null(subset)) train <- train & subset
-      fit <- lm.fit(cbind(1, X[train, , drop = FALSE]), target[train])
-      beta <- fit$coefficients
+      beta <- fit_coef(cbind(1, X[train, , drop = FALSE]), target[train])
       beta[is.na(beta)] <- 0  # aliased columns contribute nothing
-      out[test, s] <- cbind(1, X[test, , drop = FALSE]) %*% beta
+      out[test, s] <- inverse_link(drop(cbind(1, X[test, , drop = FALSE]) %*% beta))
     }
   }
   out
 }
 
-# Cross-fitted logistic-regression probabilities (with intercept) of a
-# binary target on X; returns an n x S matrix, same fold logic as above.
+# Cross-fitted OLS predictions (with intercept) of target on X.
+ref_crossfit_lm <- function(X, target, folds, subset = NULL) {
+  ref_crossfit(X, target, folds, subset,
+               function(x, y) lm.fit(x, y)$coefficients, identity)
+}
+
+# Cross-fitted logistic-regression probabilities (with intercept) of a binary target on X.
 ref_crossfit_glm <- function(X, target, folds, subset = NULL) {
-  X <- ref_as_matrix(X)
-  folds <- ref_as_matrix(folds)
-  target <- as.numeric(target)
-  n <- nrow(X)
-  S <- ncol(folds)
-  out <- matrix(NA_real_, n, S)
-  for (s in seq_len(S)) {
-    fold_ids <- sort(unique(folds[, s]))
-    for (k in fold_ids) {
-      test <- folds[, s] == k
-      train <- !test
-      if (!is.null(subset)) train <- train & subset
-      fit <- glm.fit(cbind(1, X[train, , drop = FALSE]), target[train],
-                     family = binomial(),
-                     control = glm.control(epsilon = 1e-14, maxit = 100))
-      beta <- fit$coefficients
-      beta[is.na(beta)] <- 0
-      eta <- cbind(1, X[test, , drop = FALSE]) %*% beta
-      out[test, s] <- plogis(eta)
-    }
-  }
-  out
+  ref_crossfit(X, target, folds, subset, function(x, y) {
+    glm.fit(x, y, family = binomial(),
+            control = glm.control(epsilon = 1e-14, maxit = 100))$coefficients
+  }, plogis)
 }
 
 # ---------------------------------------------------------------------------
