@@ -65,6 +65,10 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
                     i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner_treatment}."))
   }
   clipped <- colMeans(m < trim | m > 1 - trim)
+  if (mean(clipped) > 0.05) {
+    cli::cli_warn(c("{round(100 * mean(clipped), 1)}% of the propensities were clipped to [{trim}, {1 - trim}]: overlap is poor.",
+                    i = "Look at {.code autoplot(fit, type = \"overlap\")}; consider trimming the sample or another estimand (ATT)."))
+  }
   scores <- .fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0, fitted$preds$g1,
                                m, estimand, trim, normalize)
   new_dml_fit("dml_irm", spec, scores, fitted,

@@ -24,7 +24,8 @@ test_that("IRM trimming, weights and clusters match the reference", {
   spec <- test_spec(df, cluster = "cl", weights = "w")
   folds <- make_folds(spec, n_folds = 4, n_rep = 2, seed = 2)
   for (estimand in c("ATE", "ATT")) {
-    fit <- dml_irm(spec, estimand = estimand, folds = folds, trim = 0.05)
+    expect_warning(fit <- dml_irm(spec, estimand = estimand, folds = folds, trim = 0.05),
+                   "of the propensities were clipped")
     ref <- suppressWarnings(ref_irm_fit(X_of(df), df$y, df$d, folds, estimand = estimand, trim = 0.05,
                        weights = df$w, cluster = df$cl))
     expect_matches_reference(fit, ref)

@@ -79,3 +79,34 @@ test_that("learner arguments are validated", {
   expect_error(dml_plr(spec, learner_outcome = "lm"), "must be a learner")
   expect_message(print(lrn_linear()), "linear (C++, threaded)", fixed = TRUE)
 })
+
+test_that("collinear covariates give lm()/glm() predictions (minimum-norm solve)", {
+  set.seed(3)
+  n <- 500
+  df <- data.frame(x1 = rnorm(n), x2 = rnorm(n))
+  df$x3 <- df$x1 + 2 * df$x2
+  df$d <- rbinom(n, 1, plogis(df$x1))
+  df$y <- df$d + df$x1 + rnorm(n)
+  spec <- causal_data(df, "y", "d", c("x1", "x2", "x3"))
+  folds <- make_folds(spec, 5, seed = 1)
+  fit <- dml_irm(spec, folds = folds)
+  ref_g1 <- fold_by_fold(df, folds[, 1], function(tr, te) {
+    suppressWarnings(predict(lm(y ~ x1 + x2 + x3, tr[tr$d == 1, ]), te))
+  })
+  ref_m <- fold_by_fold(df, folds[, 1], function(tr, te) {
+    predict(glm(d ~ x1 + x2 + x3, binomial(), tr), te, type = "response")
+  })
+  expect_equal(nuisances(fit)$g1[, 1], unname(ref_g1), tolerance = 1e-8)
+  expect_equal(nuisances(fit)$m[, 1], unname(ref_m), tolerance = 1e-6)
+})
+
+test_that("perfect separation ends quickly with clipped propensities and a warning", {
+  set.seed(4)
+  df <- data.frame(x1 = rnorm(400), x2 = rnorm(400))
+  df$d <- as.numeric(df$x1 > 0)
+  df$y <- df$d + df$x1 + rnorm(400)
+  spec <- causal_data(df, "y", "d", c("x1", "x2"))
+  expect_warning(fit <- dml_irm(spec, seed = 1), "clipped .*overlap is poor")
+  expect_gt(mean(fit$clipped_share), 0.9)
+  expect_true(is.finite(coef(fit)) && is.finite(fit$se))
+})
