@@ -94,7 +94,7 @@ test_that("collinear covariates give lm()/glm() predictions (minimum-norm solve)
     suppressWarnings(predict(lm(y ~ x1 + x2 + x3, tr[tr$d == 1, ]), te))
   })
   ref_m <- fold_by_fold(df, folds[, 1], function(tr, te) {
-    predict(glm(d ~ x1 + x2 + x3, binomial(), tr), te, type = "response")
+    suppressWarnings(predict(glm(d ~ x1 + x2 + x3, binomial(), tr), te, type = "response"))
   })
   expect_equal(nuisances(fit)$g1[, 1], unname(ref_g1), tolerance = 1e-8)
   expect_equal(nuisances(fit)$m[, 1], unname(ref_m), tolerance = 1e-6)
