@@ -79,6 +79,14 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed) {
     if (length(missing_ids)) {
       cli::cli_abort("{.arg folds} column {s} has no rows in fold{?s} {missing_ids}; ids must be 1..K.")
     }
+    if (!is.null(spec$cluster)) {
+      pairs <- unique(data.frame(cluster = spec$cluster, fold = folds[, s]))
+      split <- sum(duplicated(pairs$cluster))
+      if (split > 0) {
+        cli::cli_warn(c("{.arg folds} column {s} splits {split} cluster{?s} across folds.",
+                        i = "Cross-fitting with clustered data should keep each cluster in one fold; {.fn make_folds} does."))
+      }
+    }
   }
   folds
 }

@@ -37,3 +37,9 @@ test_that("bad fold arguments are rejected", {
   expect_error(dml_plr(spec, folds = c(NA, rep(1:2, 14), 1)), "without missing")
   expect_error(dml_plr(spec, n_rep = 0), "n_rep")
 })
+
+test_that("user folds that split clusters draw a warning", {
+  spec <- test_spec(make_test_data(n = 200, n_clusters = 20), cluster = "cl")
+  expect_warning(dml_plr(spec, folds = rep(1:5, 40)), "splits .* clusters? across folds")
+  expect_no_warning(dml_plr(spec, folds = make_folds(spec, 5, seed = 1)))
+})
