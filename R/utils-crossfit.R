@@ -1,7 +1,7 @@
 # Cross-fitting of nuisance functions. `defs` is a named list of nuisance definitions
 # list(learner, target, target_name, mask, subset): the learner is fitted on the training rows
-# of each (repetition, fold) where `mask` is TRUE (all rows when NULL) and predicts every
-# held-out row. Built-in learners sharing a learner and a mask are fitted together in one
+# of each (repetition, fold) where the integer 0/1 `mask` is 1 (all rows when NULL) and
+# predicts every held-out row. Built-in learners sharing a learner and a mask are fitted together in one
 # threaded C++ call; R learners (lrn_custom) run fold by fold here with the same folds.
 crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   for (name in names(defs)) check_classifier_target(defs[[name]], name)
@@ -16,7 +16,7 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
       first <- defs[[members[1L]]]
       list(learner = list(kind = first$learner$kind, ridge = first$learner$ridge),
            targets = lapply(defs[members], `[[`, "target"),
-           mask = if (is.null(first$mask)) NULL else as.integer(first$mask),
+           mask = first$mask,
            members = members)
     })
     fitted <- .fastdml_crossfit(spec$X, folds, groups, num_threads)
@@ -37,7 +37,7 @@ crossfit_custom <- function(X, folds, def, name) {
     for (k in seq_len(max(folds[, s]))) {
       test <- which(folds[, s] == k)
       train <- folds[, s] != k
-      if (!is.null(def$mask)) train <- train & def$mask
+      if (!is.null(def$mask)) train <- train & def$mask == 1L
       train <- which(train)
       model <- def$learner$fit(X[train, , drop = FALSE], def$target[train])
       p <- def$learner$predict(model, X[test, , drop = FALSE])
@@ -69,7 +69,7 @@ nuisance_quality <- function(defs, preds, folds, num_threads) {
   if (!known_folds) folds[] <- rep_len(1:2, length(folds))
   tables <- .fastdml_quality(
     lapply(defs, `[[`, "target"), preds[names(defs)],
-    lapply(defs, function(def) if (is.null(def$mask)) NULL else as.integer(def$mask)),
+    lapply(defs, `[[`, "mask"),
     folds, num_threads)
   out <- data.table::rbindlist(lapply(seq_along(defs), function(j) {
     data.table::data.table(nuisance = names(defs)[j], learner = defs[[j]]$learner$label,

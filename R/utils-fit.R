@@ -13,8 +13,10 @@ dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
 }
 
 # Nuisance definition: what is fitted, on which target and training rows (see crossfit_nuisances).
+# The mask is stored once as an integer vector, the form the C++ core reads without a copy.
 nuisance_def <- function(learner, target, target_name, mask = NULL, subset = "all") {
-  list(learner = learner, target = target, target_name = target_name, mask = mask, subset = subset)
+  list(learner = learner, target = target, target_name = target_name,
+       mask = if (is.null(mask)) NULL else as.integer(mask), subset = subset)
 }
 
 external_learner <- function(classifier = FALSE) {

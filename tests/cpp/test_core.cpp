@@ -5,6 +5,7 @@
 // thread-count invariance of a cross-fit.
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -31,6 +32,24 @@ void check(bool ok, const char* what) {
 
 void check_near(double a, double b, double tol, const char* what) {
   check(std::abs(a - b) <= tol * (1.0 + std::abs(b)), what);
+}
+
+// Cross-fits one target with a learner on 1 and on 2 threads; returns both prediction vectors.
+std::vector<std::vector<double>> crossfit_on_1_and_2_threads(
+    const std::shared_ptr<const fastdml::Learner>& learner, const std::vector<double>& X, int n,
+    int p, const std::vector<int>& folds, const std::vector<double>& target) {
+  std::vector<std::vector<double>> out(2, std::vector<double>(n));
+  for (int threads : {1, 2}) {
+    fastdml::TaskRunner runner(threads);
+    fastdml::DataView data(X.data(), n, p, runner);
+    fastdml::FoldPlan plan(folds.data(), n, 1);
+    fastdml::NuisanceGroup group;
+    group.learner = learner;
+    group.targets = {target.data()};
+    group.predictions = {out[threads - 1].data()};
+    fastdml::CrossFitter(data, plan, runner).run({group});
+  }
+  return out;
 }
 
 void test_fold_plan() {
@@ -62,18 +81,10 @@ void test_linear_crossfit() {
     y[i] = 1.0 + X[i] - 0.5 * X[n + i] + 0.1 * X[2 * n + i] + normal(rng);
     folds[i] = 1 + (i * 7) % 4;
   }
-  std::vector<double> pred1(n), pred2(n);
-  for (int threads : {1, 2}) {
-    fastdml::TaskRunner runner(threads);
-    fastdml::DataView data(X.data(), n, p, runner);
-    fastdml::FoldPlan plan(folds.data(), n, 1);
-    fastdml::NuisanceGroup group;
-    group.learner = std::make_shared<fastdml::LinearLearner>(fastdml::LinearOptions());
-    group.targets = {y.data()};
-    group.predictions = {threads == 1 ? pred1.data() : pred2.data()};
-    fastdml::CrossFitter(data, plan, runner).run({group});
-  }
-  check(pred1 == pred2, "linear cross-fit identical for 1 and 2 threads");
+  const auto preds = crossfit_on_1_and_2_threads(
+      std::make_shared<fastdml::LinearLearner>(fastdml::LinearOptions()), X, n, p, folds, y);
+  const std::vector<double>& pred1 = preds[0];
+  check(preds[0] == preds[1], "linear cross-fit identical for 1 and 2 threads");
   // Reference: normal equations on the raw design [1, X] of the training rows of fold 2.
   Eigen::MatrixXd A = Eigen::MatrixXd::Zero(p + 1, p + 1);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(p + 1);
@@ -142,22 +153,13 @@ void test_logistic_threads() {
     d[i] = unif(rng) < 1.0 / (1.0 + std::exp(-eta)) ? 1.0 : 0.0;
     folds[i] = 1 + i % 3;
   }
-  std::vector<double> pred1(n), pred2(n);
-  for (int threads : {1, 2}) {
-    fastdml::TaskRunner runner(threads);
-    fastdml::DataView data(X.data(), n, p, runner);
-    fastdml::FoldPlan plan(folds.data(), n, 1);
-    fastdml::LogisticOptions options;
-    options.warm_start_rows = 5000;
-    fastdml::NuisanceGroup group;
-    group.learner = std::make_shared<fastdml::LogisticLearner>(options);
-    group.targets = {d.data()};
-    group.predictions = {threads == 1 ? pred1.data() : pred2.data()};
-    fastdml::CrossFitter(data, plan, runner).run({group});
-  }
-  check(pred1 == pred2, "logistic cross-fit identical for 1 and 2 threads");
+  fastdml::LogisticOptions options;
+  options.warm_start_rows = 5000;
+  const auto preds = crossfit_on_1_and_2_threads(
+      std::make_shared<fastdml::LogisticLearner>(options), X, n, p, folds, d);
+  check(preds[0] == preds[1], "logistic cross-fit identical for 1 and 2 threads");
   bool in_range = true;
-  for (double v : pred1) in_range = in_range && v > 0.0 && v < 1.0;
+  for (double v : preds[0]) in_range = in_range && v > 0.0 && v < 1.0;
   check(in_range, "logistic predictions are probabilities");
 }
 

@@ -1,10 +1,10 @@
-// Cross products of the design [1, z] with extra columns: for rows R and per-row weights v_i,
-// C = sum_{i in R} v_i a_i a_i' with a_i = (1, z_i, t_1i, ..., t_Ti), z standardised covariates
-// and t the target columns. Its blocks give the Gram matrix Z'VZ and the moments Z'V t used by
-// the linear learner (DESIGN.md §5: per-fold Gram matrices) and by each IRLS step of the
-// logistic learner. Rows are processed in blocks (a level-3 rank update per block), and the
-// row list is split into fixed-size chunks whose partial sums are added in chunk order, so the
-// result does not depend on the number of threads.
+// Design algebra shared by the learners. Cross products of the design [1, z] with extra
+// columns: for rows R, C = sum_{i in R} a_i a_i' with a_i = (1, z_i, t_1i, ..., t_Ti), z the
+// standardised covariates and t the target columns; its blocks are the Gram matrix Z'Z and the
+// moments Z't of the linear learner (DESIGN.md §5: per-fold Gram matrices). Rows are processed
+// in blocks (a level-3 rank update per block); the chunked version adds fixed-size chunks in
+// order (sum_over_chunks), so the result does not depend on the number of threads. Also: the
+// penalised normal-equation solve and linear predictors.
 #ifndef FASTDML_LEARNERS_CROSS_PRODUCTS_H
 #define FASTDML_LEARNERS_CROSS_PRODUCTS_H
 
@@ -16,19 +16,15 @@
 
 namespace fastdml {
 
-// Rows per chunk: fixed, never derived from the thread count.
-constexpr int kRowsPerChunk = 32768;
-
 // Returns C (lower triangle and upper triangle filled) of size (p + 1 + T) square for the rows
-// rows[begin, end). row_weights (length n, or nullptr for 1) must be non-negative.
+// rows[begin, end).
 Eigen::MatrixXd cross_products(const DataView& data, const std::vector<int>& rows, size_t begin,
-                               size_t end, const std::vector<const double*>& targets,
-                               const double* row_weights);
+                               size_t end, const std::vector<const double*>& targets);
 
 // The same over all rows, split into chunks run on the runner's threads.
 Eigen::MatrixXd cross_products_chunked(const DataView& data, const std::vector<int>& rows,
                                        const std::vector<const double*>& targets,
-                                       const double* row_weights, const TaskRunner& runner);
+                                       const TaskRunner& runner);
 
 // Solves (A + ridge * I_0) b = rhs, where I_0 is the identity without its (0, 0) entry (the
 // intercept is not penalised). LDLT when A is well conditioned, otherwise the minimum-norm

@@ -42,7 +42,7 @@ std::unique_ptr<LearnerState> LinearLearner::prepare(const CrossFitProblem& prob
   runner.run(static_cast<int>(tasks.size()), [&](int t) {
     const ChunkTask& task = tasks[t];
     partial[t] = cross_products(*problem.data, rows[task.rep_fold], task.begin, task.end,
-                                problem.targets, nullptr);
+                                problem.targets);
   });
   auto state = std::make_unique<FoldCrossProducts>();
   const int q = problem.data->n_design() + static_cast<int>(problem.targets.size());
@@ -85,7 +85,7 @@ void LinearLearner::fit_predict_full(const CrossFitProblem& problem,
   const DataView& data = *problem.data;
   const std::vector<int> train = masked_rows(data.n(), problem.train_mask);
   if (train.empty()) throw std::runtime_error("LinearLearner: no training rows");
-  const Eigen::MatrixXd C = cross_products_chunked(data, train, problem.targets, nullptr, runner);
+  const Eigen::MatrixXd C = cross_products_chunked(data, train, problem.targets, runner);
   const int q = data.n_design();
   const Eigen::MatrixXd coef = solve_normal_equations(
       C.topLeftCorner(q, q), C.block(0, q, q, problem.targets.size()), options_.ridge);

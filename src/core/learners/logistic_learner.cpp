@@ -59,20 +59,9 @@ IrlsPass irls_pass(const DataView& data, const int* rows, size_t count, const do
 IrlsPass irls_pass_chunked(const DataView& data, const std::vector<int>& rows,
                            const double* target, const Eigen::VectorXd& coef,
                            const TaskRunner& runner) {
-  const size_t n_rows = rows.size();
-  const int n_chunks = static_cast<int>((n_rows + kRowsPerChunk - 1) / kRowsPerChunk);
-  std::vector<IrlsPass> partial(std::max(n_chunks, 1));
-  runner.run(n_chunks, [&](int c) {
-    const size_t begin = static_cast<size_t>(c) * kRowsPerChunk;
-    const size_t end = std::min(n_rows, begin + kRowsPerChunk);
-    partial[c] = irls_pass(data, rows.data() + begin, end - begin, target, coef);
+  IrlsPass total = sum_over_chunks<IrlsPass>(rows.size(), runner, [&](size_t begin, size_t end) {
+    return irls_pass(data, rows.data() + begin, end - begin, target, coef);
   });
-  if (n_chunks == 0) partial[0] = irls_pass(data, rows.data(), 0, target, coef);
-  IrlsPass total = partial[0];
-  for (int c = 1; c < n_chunks; ++c) {
-    total.deviance += partial[c].deviance;
-    total.cross += partial[c].cross;
-  }
   total.cross.triangularView<Eigen::StrictlyUpper>() = total.cross.transpose();
   return total;
 }
@@ -179,16 +168,11 @@ void LogisticLearner::fit_predict_fold(const CrossFitProblem& problem, const Lea
   const std::vector<int>& test = folds.test_rows(rep, fold);
   std::vector<double> eta(test.size());
   for (size_t t = 0; t < problem.targets.size(); ++t) {
+    const int q = problem.data->n_design();
     IrlsPass training;
+    training.cross = Eigen::MatrixXd::Zero(q + 1, q + 1);
     for (int k = 0; k < folds.n_folds(); ++k) {
-      if (k == fold) continue;
-      const IrlsPass& piece = warm.by_fold[t][rep * folds.n_folds() + k];
-      if (training.cross.size() == 0) {
-        training = piece;
-      } else {
-        training.deviance += piece.deviance;
-        training.cross += piece.cross;
-      }
+      if (k != fold) training += warm.by_fold[t][rep * folds.n_folds() + k];
     }
     const Eigen::VectorXd coef = fit_from(*problem.data, train, problem.targets[t], warm.coef[t],
                                           training, options_.step_tolerance, runner);

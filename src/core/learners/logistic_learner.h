@@ -28,6 +28,11 @@ struct LogisticOptions {
 struct IrlsPass {
   double deviance = 0.0;
   Eigen::MatrixXd cross;
+  IrlsPass& operator+=(const IrlsPass& other) {
+    deviance += other.deviance;
+    cross += other.cross;
+    return *this;
+  }
 };
 
 class LogisticLearner : public Learner {

@@ -6,8 +6,11 @@
 #ifndef FASTDML_UTIL_TASK_RUNNER_H
 #define FASTDML_UTIL_TASK_RUNNER_H
 
+#include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <stdexcept>
+#include <vector>
 
 namespace fastdml {
 
@@ -35,6 +38,26 @@ class TaskRunner {
   int num_threads_;
   InterruptChecker* checker_;
 };
+
+// Rows per chunk of a chunked reduction: fixed, never derived from the thread count.
+constexpr int kRowsPerChunk = 32768;
+
+// Sums chunk(begin, end) over fixed-size chunks of [0, n_rows) computed on the runner's
+// threads, adding the partial results in chunk order (so the sum does not depend on the
+// thread count). Partial needs operator+=; zero rows give chunk(0, 0).
+template <typename Partial, typename ChunkFunction>
+Partial sum_over_chunks(size_t n_rows, const TaskRunner& runner, ChunkFunction chunk) {
+  const int n_chunks = static_cast<int>((n_rows + kRowsPerChunk - 1) / kRowsPerChunk);
+  if (n_chunks <= 1) return chunk(size_t{0}, n_rows);
+  std::vector<Partial> partial(n_chunks);
+  runner.run(n_chunks, [&](int c) {
+    const size_t begin = static_cast<size_t>(c) * kRowsPerChunk;
+    partial[c] = chunk(begin, std::min(n_rows, begin + kRowsPerChunk));
+  });
+  Partial total = std::move(partial[0]);
+  for (int c = 1; c < n_chunks; ++c) total += partial[c];
+  return total;
+}
 
 }  // namespace fastdml
 
