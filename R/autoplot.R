@@ -23,7 +23,7 @@
 #' @exportS3Method ggplot2::autoplot
 autoplot.fastdml_fit <- function(object, type = c("estimates", "overlap", "nuisances"),
                                  level = 0.95, ...) {
-  type <- match.arg(type)
+  type <- arg_match(type, c("estimates", "overlap", "nuisances"), "type")
   switch(type,
          estimates = plot_estimates(object, level),
          overlap = plot_overlap(object),
@@ -54,7 +54,7 @@ plot_estimates <- function(fit, level) {
 plot_overlap <- function(fit) {
   spec <- fit$spec
   if (spec$treatment_type != "binary" || is.null(fit$nuisances$m)) {
-    cli::cli_abort("The overlap plot needs a binary treatment and its propensity {.field m}.")
+    fd_abort("argument", "The overlap plot needs a binary treatment and its propensity {.field m}.")
   }
   df <- data.frame(propensity = fit$nuisances$m[, 1],
                    arm = factor(ifelse(spec$d == 1, spec$treatment_levels[2], spec$treatment_levels[1]),

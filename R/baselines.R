@@ -1,14 +1,19 @@
 #' Baseline estimators for teaching and comparison
 #'
-#' Simple estimators that the DML fits are compared with (`vignette("getting-started")`):
+#' Simple estimators that the DML fits are compared with (`vignette("getting-started")`).
+#' All honour the observation weights and clusters of the [causal_data()] object.
 #' * `diff_in_means()`: mean outcome of the treated minus the control's, Welch standard error
 #'   and normal confidence interval: the A/B-test read-out, confounded in observational data.
-#' * `ipw()`: inverse-probability weighting with a logistic propensity model fitted on all rows
-#'   (standardised covariates) and Hajek-normalised weights; propensities are clipped to
-#'   `[trim, 1 - trim]`. The standard error treats the propensities as known.
-#' * `t_learner()`: two outcome models (one per arm), the average of the predicted uplift
-#'   mu1(x) - mu0(x) over all rows. Standard error by a nonparametric bootstrap of `n_boot`
-#'   resamples (`NA` when `n_boot = 0`).
+#'   With weights: weighted means; with weights or clusters the standard error comes from the
+#'   influence function, summed within clusters (equal to the cluster-robust CR0 sandwich of a
+#'   weighted regression of the outcome on the treatment).
+#' * `ipw()`: inverse-probability weighting with a propensity model fitted on all rows
+#'   (unweighted) and Hajek-normalised weights w D / e and w (1 - D) / (1 - e); propensities
+#'   are clipped to `[trim, 1 - trim]`. The standard error (cluster-robust with clusters)
+#'   treats the propensities as known.
+#' * `t_learner()`: two outcome models (one per arm), the (weighted) average of the predicted
+#'   uplift mu1(x) - mu0(x) over all rows. Standard error by a nonparametric bootstrap of
+#'   `n_boot` resamples: rows within each arm, or whole clusters (`NA` when `n_boot = 0`).
 #'
 #' @param spec A [causal_data()] object (or a table, with the arguments of [causal_data()] in
 #'   `...`). The treatment must be binary.
@@ -32,11 +37,18 @@
 #' @export
 diff_in_means <- function(spec, ..., level = 0.95) {
   spec <- as_binary_spec(spec, ...)
-  y1 <- spec$y[spec$d == 1]
-  y0 <- spec$y[spec$d == 0]
-  estimate <- mean(y1) - mean(y0)
-  se <- sqrt(stats::var(y1) / length(y1) + stats::var(y0) / length(y0))
-  new_estimate("difference in means (Welch SE)", spec, estimate, se, level)
+  check_level(level)
+  d <- spec$d
+  y <- spec$y
+  if (is.null(spec$weights) && is.null(spec$cluster)) {
+    estimate <- mean(y[d == 1]) - mean(y[d == 0])
+    se <- sqrt(stats::var(y[d == 1]) / sum(d == 1) + stats::var(y[d == 0]) / sum(d == 0))
+    return(new_estimate("difference in means (Welch SE)", spec, estimate, se, level))
+  }
+  w <- observation_weights(spec)
+  contrast <- weighted_contrast(y, w * d, w * (1 - d), spec$cluster)
+  new_estimate(sprintf("difference in means (%s)", baseline_se_label(spec)), spec,
+               contrast$estimate, contrast$se, level)
 }
 
 #' @rdname diff_in_means
@@ -45,20 +57,19 @@ ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
                 num.threads = getOption("fastdml.num.threads", 2L)) {
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
-  if (!is.numeric(trim) || length(trim) != 1L || !(trim > 0 && trim < 0.5)) {
-    cli::cli_abort("{.arg trim} must be a number in (0, 0.5), not {.val {trim}}.")
+  check_number(trim, "trim", 0, 0.5)
+  check_level(level)
+  e <- fit_predict_full(spec, learner, spec$d, spec$treatment, NULL,
+                        resolve_num_threads(num.threads), "propensity")
+  if (any(e < 0 | e > 1)) {
+    fd_warn("propensity", c("{sum(e < 0 | e > 1)} propensity prediction{?s} of {.val {learner$label}} fell outside [0, 1] and {?was/were} clipped.",
+                            i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner}."))
   }
-  e <- fit_predict_full(spec, learner, spec$d, spec$treatment, NULL, resolve_num_threads(num.threads))
   e <- pmin(pmax(e, trim), 1 - trim)
-  d <- spec$d
-  y <- spec$y
-  w1 <- d / e
-  w0 <- (1 - d) / (1 - e)
-  mu1 <- sum(w1 * y) / sum(w1)
-  mu0 <- sum(w0 * y) / sum(w0)
-  influence <- w1 * (y - mu1) / mean(w1) - w0 * (y - mu0) / mean(w0)
-  out <- new_estimate("IPW (Hajek, logistic propensity)", spec, mu1 - mu0,
-                      sqrt(mean(influence^2) / spec$n), level)
+  w <- observation_weights(spec)
+  contrast <- weighted_contrast(spec$y, w * spec$d / e, w * (1 - spec$d) / (1 - e), spec$cluster)
+  out <- new_estimate(sprintf("IPW (Hajek, %s propensity; %s)", learner$label, baseline_se_label(spec)),
+                      spec, contrast$estimate, contrast$se, level)
   out$propensity <- e
   out
 }
@@ -70,22 +81,29 @@ t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
   check_count(n_boot, "n_boot", 0L)
+  check_level(level)
   threads <- resolve_num_threads(num.threads)
   uplift <- function(s) {
-    mu1 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 1, threads)
-    mu0 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 0, threads)
+    mu1 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 1, threads, "g1")
+    mu0 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 0, threads, "g0")
     mu1 - mu0
+  }
+  average <- function(s, tau) {
+    w <- observation_weights(s)
+    sum(w * tau) / sum(w)
   }
   tau <- uplift(spec)
   se <- NA_real_
   if (n_boot > 0) {
     boot <- with_seed(seed, vapply(seq_len(n_boot), function(b) {
-      mean(uplift(resample_spec(spec, sample.int(spec$n, replace = TRUE))))
+      s <- resample_spec(spec, bootstrap_rows(spec))
+      average(s, uplift(s))
     }, numeric(1)))
     se <- stats::sd(boot)
   }
-  out <- new_estimate(sprintf("T-learner (%s), average uplift", learner$label), spec, mean(tau),
-                      se, level)
+  resampled <- if (is.null(spec$cluster)) "rows within arms" else "clusters"
+  out <- new_estimate(sprintf("T-learner (%s), average uplift; bootstrap over %s", learner$label, resampled),
+                      spec, average(spec, tau), se, level)
   out$uplift <- tau
   out
 }
@@ -93,32 +111,74 @@ t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.
 as_binary_spec <- function(spec, ...) {
   if (!is_causal_data(spec)) spec <- causal_data(spec, ...)
   if (spec$treatment_type != "binary") {
-    cli::cli_abort("The treatment {.field {spec$treatment}} must be binary for this estimator.")
+    fd_abort("treatment", c("The treatment {.field {spec$treatment}} must be binary for this estimator.",
+                            i = "Use {.fn dml_plr} for a continuous treatment."))
   }
   spec
+}
+
+observation_weights <- function(spec) if (is.null(spec$weights)) rep(1, spec$n) else spec$weights
+
+# Hajek contrast sum(a y)/sum(a) - sum(b y)/sum(b) of two weight vectors, with its influence
+# function IF_i = n [a_i (y_i - mu1) / sum(a) - b_i (y_i - mu0) / sum(b)] and the standard error
+# sqrt(sum over clusters of (sum IF)^2) / n (every row its own cluster when there are none).
+weighted_contrast <- function(y, a, b, cluster) {
+  mu1 <- sum(a * y) / sum(a)
+  mu0 <- sum(b * y) / sum(b)
+  n <- length(y)
+  influence <- n * (a * (y - mu1) / sum(a) - b * (y - mu0) / sum(b))
+  if (!is.null(cluster)) influence <- rowsum(influence, cluster, reorder = FALSE)
+  list(estimate = mu1 - mu0, se = sqrt(sum(influence^2)) / n)
+}
+
+baseline_se_label <- function(spec) {
+  if (is.null(spec$cluster)) "influence-function SE" else "cluster-robust SE"
+}
+
+# Bootstrap rows: whole clusters when the data have clusters, else rows resampled within each
+# arm (so that every resample keeps both arms).
+bootstrap_rows <- function(spec) {
+  if (is.null(spec$cluster)) {
+    treated <- which(spec$d == 1)
+    control <- which(spec$d == 0)
+    return(c(treated[sample.int(length(treated), replace = TRUE)],
+             control[sample.int(length(control), replace = TRUE)]))
+  }
+  members <- split(seq_len(spec$n), spec$cluster)
+  for (try in 1:100) {
+    rows <- unlist(members[sample.int(length(members), replace = TRUE)], use.names = FALSE)
+    if (length(unique(spec$d[rows])) == 2L) return(rows)
+  }
+  fd_abort("treatment", c("Cluster bootstrap resamples keep only one arm: the treatment {.field {spec$treatment}} hardly varies across clusters.",
+                          i = "Use {.code n_boot = 0}, or more clusters."))
 }
 
 resample_spec <- function(spec, rows) {
   spec$X <- spec$X[rows, , drop = FALSE]
   spec$y <- spec$y[rows]
   spec$d <- spec$d[rows]
+  if (!is.null(spec$weights)) spec$weights <- spec$weights[rows]
+  if (!is.null(spec$cluster)) spec$cluster <- spec$cluster[rows]
   spec$n <- length(rows)
   spec
 }
 
 # Fit a learner on the rows of `mask` (all rows when NULL) and predict every row, no
-# cross-fitting (built-in learners in C++, custom learners in R).
-fit_predict_full <- function(spec, learner, target, target_name, mask, num_threads) {
-  check_classifier_target(nuisance_def(learner, target, target_name), "full-sample fit")
+# cross-fitting (built-in learners in C++, custom learners in R, both checked).
+fit_predict_full <- function(spec, learner, target, target_name, mask, num_threads, name) {
+  def <- nuisance_def(learner, target, target_name, mask)
+  check_classifier_target(def, name)
   if (learner$builtin) {
-    group <- list(learner = list(kind = learner$kind, ridge = learner$ridge),
-                  targets = list(as.double(target)),
-                  mask = if (is.null(mask)) NULL else as.integer(mask))
-    return(drop(.fastdml_fit_predict(spec$X, group, num_threads)[[1L]]))
+    train_rows <- if (is.null(mask)) spec$n else sum(mask)
+    design <- builtin_design(spec$X, stats::setNames(list(def), name), stats::setNames(train_rows, name))
+    fitted <- design$defs[[name]]$learner
+    group <- list(learner = list(kind = fitted$kind, ridge = fitted$ridge),
+                  targets = list(as.double(target)), mask = def$mask)
+    return(drop(core_call(.fastdml_fit_predict(design$X, group, num_threads, design$standardize))[[1L]]))
   }
   train <- if (is.null(mask)) seq_len(spec$n) else which(mask)
-  model <- learner$fit(spec$X[train, , drop = FALSE], target[train])
-  as.double(learner$predict(model, spec$X))
+  run_custom_learner(def, spec$X[train, , drop = FALSE], target[train], spec$X,
+                     sprintf("nuisance %s, fitted on all rows", name))
 }
 
 new_estimate <- function(method, spec, estimate, se, level) {
@@ -138,6 +198,8 @@ print.fastdml_estimate <- function(x, digits = 4, ...) {
 
 #' @export
 tidy.fastdml_estimate <- function(x, conf.int = TRUE, conf.level = 0.95, ...) {
+  check_level(conf.level)
+  check_flag(conf.int, "conf.int")
   tab <- estimate_table(x, conf.level)
   tab$method <- x$method
   if (!conf.int) tab <- tab[, setdiff(names(tab), c("conf.low", "conf.high"))]

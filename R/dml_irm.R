@@ -18,7 +18,8 @@
 #' @param trim Propensities are clipped to `[trim, 1 - trim]`; `0 < trim < 0.5`.
 #' @param normalize Use Hajek-normalised weights.
 #' @param nuisances Optional external nuisances: a named list with `g0`, `g1`, `m` (untrimmed
-#'   propensities in \[0, 1\]) as vectors or n x n_rep matrices, optionally `folds`.
+#'   propensities in \[0, 1\]) as vectors or n x n_rep matrices, optionally `folds`; the ATT
+#'   does not use `g1`, which may then be left out.
 #' @return An object of class `dml_irm` (and `fastdml_fit`).
 #' @family estimators
 #' @examples
@@ -30,21 +31,19 @@
 dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_linear(),
                     learner_treatment = lrn_logistic(), n_folds = 5L, n_rep = 1L,
                     folds = NULL, trim = 0.01, normalize = FALSE, nuisances = NULL,
-                    seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
-  estimand <- match.arg(estimand)
+                    seed = NULL, cluster_correction = FALSE,
+                    num.threads = getOption("fastdml.num.threads", 2L)) {
+  estimand <- arg_match(estimand, c("ATE", "ATT"), "estimand")
   check_spec(spec)
   if (spec$treatment_type != "binary") {
-    cli::cli_abort(c("{.fn dml_irm} needs a binary treatment; {.field {spec$treatment}} is continuous.",
-                     i = "Use {.fn dml_plr} for a continuous treatment."))
+    fd_abort("treatment", c("{.fn dml_irm} needs a binary treatment; {.field {spec$treatment}} is continuous.",
+                            i = "Use {.fn dml_plr} for a continuous treatment."))
   }
-  if (!is.numeric(trim) || length(trim) != 1L || !(trim > 0 && trim < 0.5)) {
-    cli::cli_abort(c("{.arg trim} must be a number in (0, 0.5), not {.val {trim}}.",
-                     i = "The default 0.01 clips propensities to [0.01, 0.99]."))
-  }
-  if (!is.logical(normalize) || length(normalize) != 1L || is.na(normalize)) {
-    cli::cli_abort("{.arg normalize} must be TRUE or FALSE.")
-  }
-  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
+  check_number(trim, "trim", 0, 0.5, hint = "The default 0.01 clips propensities to [0.01, 0.99].")
+  check_flag(normalize, "normalize")
+  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
+                     given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
+                     cluster_correction = cluster_correction)
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
   if (is.null(nuisances)) check_folds_have_both_arms(spec, setup$folds)
@@ -53,26 +52,23 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
     g0 = nuisance_def(learner_outcome, spec$y, spec$outcome, mask = control, subset = "control"),
     g1 = nuisance_def(learner_outcome, spec$y, spec$outcome, mask = !control, subset = "treated"),
     m = nuisance_def(learner_treatment, spec$d, spec$treatment))
-  fitted <- fit_nuisances(spec, setup, defs, nuisances)
+  fitted <- fit_nuisances(spec, setup, defs, nuisances,
+                          optional = if (estimand == "ATT") "g1" else character())
   m <- fitted$preds$m
   outside <- sum(m < 0 | m > 1)
   if (outside > 0 && !is.null(nuisances)) {
-    cli::cli_abort(c("The propensity predictions {.field m} have {outside} value{?s} outside [0, 1].",
-                     i = "Supply probabilities (out-of-fold predictions of a classifier)."))
+    fd_abort("nuisances", c("The propensity predictions {.field m} have {outside} value{?s} outside [0, 1].",
+                            i = "Supply probabilities (out-of-fold predictions of a classifier)."))
   }
   if (outside > 0) {
-    cli::cli_warn(c("{outside} propensity prediction{?s} of {.val {learner_treatment$label}} fell outside [0, 1] and {?was/were} clipped to [{trim}, {1 - trim}].",
-                    i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner_treatment}."))
+    fd_warn("propensity", c("{outside} propensity prediction{?s} of {.val {fitted$defs$m$learner$label}} fell outside [0, 1] and {?was/were} clipped to [{trim}, {1 - trim}].",
+                            i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner_treatment}."))
   }
-  clipped <- colMeans(m < trim | m > 1 - trim)
-  if (mean(clipped) > 0.05) {
-    cli::cli_warn(c("{round(100 * mean(clipped), 1)}% of the propensities were clipped to [{trim}, {1 - trim}]: overlap is poor.",
-                    i = "Look at {.code autoplot(fit, type = \"overlap\")}; consider trimming the sample or another estimand (ATT)."))
-  }
-  scores <- .fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0, fitted$preds$g1,
-                               m, estimand, trim, normalize)
+  clipped <- check_overlap(m, spec$d, estimand, trim)
+  scores <- core_call(.fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0,
+                                         fitted$preds$g1, m, estimand, trim, normalize))
   new_dml_fit("dml_irm", spec, scores, fitted,
               list(model = "IRM", estimand = estimand, score = estimand, trim = trim,
                    normalize = normalize, clipped_share = clipped, call = match.call()),
-              setup$num_threads)
+              setup)
 }

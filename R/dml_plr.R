@@ -21,6 +21,8 @@
 #'   learner is fitted then.
 #' @param seed Optional seed for drawing the folds (`set.seed` semantics; the RNG state is
 #'   restored). `NULL` uses the current RNG stream.
+#' @param cluster_correction With clusters, multiply the cluster-robust variance by
+#'   G / (G - 1) (G clusters), the usual small-sample correction.
 #' @param num.threads Threads for the C++ cross-fit; default
 #'   `getOption("fastdml.num.threads", 2)`, capped by `OMP_THREAD_LIMIT`. Results do not depend
 #'   on it.
@@ -36,10 +38,12 @@
 #' @export
 dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(),
                     score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
-                    folds = NULL, nuisances = NULL, seed = NULL,
+                    folds = NULL, nuisances = NULL, seed = NULL, cluster_correction = FALSE,
                     num.threads = getOption("fastdml.num.threads", 2L)) {
-  score <- match.arg(score)
-  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads)
+  score <- arg_match(score, c("partialling out", "IV-type"), "score")
+  setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
+                     given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
+                     cluster_correction = cluster_correction)
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
   defs <- list(l = nuisance_def(learner_outcome, spec$y, spec$outcome),
@@ -48,26 +52,27 @@ dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lr
     defs$g <- nuisance_def(learner_outcome, spec$y, spec$outcome)
   }
   fitted <- fit_nuisances(spec, setup, defs, nuisances)
+  residual_share <- check_treatment_residual(spec, fitted$preds$m)
   if (score == "IV-type" && is.null(nuisances)) {
-    fitted$preds$g <- crossfit_g(spec, setup, fitted$preds, learner_outcome)
-    fitted$defs$g <- nuisance_def(learner_outcome, spec$y, spec$outcome)
+    fitted$preds$g <- crossfit_g(spec, setup, fitted$preds, fitted$defs$l$learner)
+    fitted$defs$g <- nuisance_def(fitted$defs$l$learner, spec$y, spec$outcome)
   }
   p <- fitted$preds
-  scores <- .fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score)
+  scores <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score))
   new_dml_fit("dml_plr", spec, scores, fitted,
               list(model = "PLR", estimand = "PLR", score = score,
-                   call = match.call()), setup$num_threads)
+                   treatment_residual_share = residual_share, call = match.call()), setup)
 }
 
 # IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.
 crossfit_g <- function(spec, setup, preds, learner) {
-  initial <- .fastdml_plr_score(spec$y, spec$d, spec$weights, preds$l, preds$m, NULL,
-                                "partialling out")
-  theta0 <- .fastdml_inference(initial$psi_a, initial$psi_b, NULL, 0L)$theta_rep
+  initial <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, preds$l, preds$m, NULL,
+                                          "partialling out"))
+  theta0 <- core_call(.fastdml_inference(initial$psi_a, initial$psi_b, NULL, 0L, FALSE))$theta_rep
   g <- matrix(NA_real_, spec$n, ncol(setup$folds))
   for (s in seq_len(ncol(setup$folds))) {
     def <- list(g = nuisance_def(learner, spec$y - theta0[s] * spec$d, spec$outcome))
-    g[, s] <- crossfit_nuisances(spec, setup$folds[, s, drop = FALSE], def, setup$num_threads)$g
+    g[, s] <- crossfit_nuisances(spec, setup$folds[, s, drop = FALSE], def, setup$num_threads)$preds$g
   }
   g
 }

@@ -13,6 +13,14 @@
 #' `lrn_custom(fit, predict)` wraps any R model: `fit(x, y)` gets the training covariate matrix
 #' (original scale, with column names) and target and returns a model; `predict(model, x)`
 #' returns one prediction per row of `x`. It runs fold by fold from R with the same folds.
+#' Its output is checked: one finite number per row (a classifier, used for a propensity, may
+#' instead return a column per class named `"0"`/`"1"`); an error inside `fit` or `predict`
+#' comes back as a `fastdml_error_learner` naming the nuisance, fold and repetition.
+#'
+#' With many covariates (p + 1 above half the training rows of a fold) an unpenalised built-in
+#' learner is switched to ridge with penalty p and a `fastdml_warning_high_dimensional`; when
+#' p >= n the fit runs on the principal axes of the standardised covariates, which gives the
+#' same ridge predictions with n x n instead of p x p solves.
 #'
 #' @param ridge Non-negative ridge penalty on the standardised coefficients.
 #' @param fit,predict Functions, see Details.
@@ -45,8 +53,9 @@ lrn_logistic <- function(ridge = 0) {
 #' @export
 lrn_custom <- function(fit, predict, name = "custom") {
   if (!is.function(fit) || !is.function(predict)) {
-    cli::cli_abort("{.arg fit} and {.arg predict} must be functions: {.code fit(x, y)} and {.code predict(model, x)}.")
+    fd_abort("argument", "{.arg fit} and {.arg predict} must be functions: {.code fit(x, y)} and {.code predict(model, x)}.")
   }
+  check_string(name, "name")
   new_learner("custom", ridge = NA_real_, label = name, fit = fit, predict = predict)
 }
 
@@ -58,13 +67,13 @@ new_learner <- function(kind, ridge, label, classifier = FALSE, fit = NULL, pred
 
 check_ridge <- function(ridge) {
   if (!is.numeric(ridge) || length(ridge) != 1L || !is.finite(ridge) || ridge < 0) {
-    cli::cli_abort("{.arg ridge} must be a single non-negative number, not {.val {ridge}}.")
+    fd_abort("argument", "{.arg ridge} must be a single non-negative number, not {.val {format_value(ridge)}}.")
   }
 }
 
 check_learner <- function(learner, arg) {
   if (!inherits(learner, "fastdml_learner")) {
-    cli::cli_abort(c("{.arg {arg}} must be a learner such as {.fn lrn_linear}, {.fn lrn_logistic} or {.fn lrn_custom}.",
+    fd_abort("argument", c("{.arg {arg}} must be a learner such as {.fn lrn_linear}, {.fn lrn_logistic} or {.fn lrn_custom}.",
                      x = "It is a {.cls {class(learner)}}."))
   }
   invisible(learner)
@@ -73,6 +82,6 @@ check_learner <- function(learner, arg) {
 #' @export
 print.fastdml_learner <- function(x, ...) {
   where <- if (x$builtin) "C++, threaded" else "R, fold by fold"
-  cli::cli_text("{.cls fastdml_learner} {x$label} ({where})")
+  cat(cli::format_inline("{.cls fastdml_learner} {x$label} ({where})"), "\n", sep = "")
   invisible(x)
 }

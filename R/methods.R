@@ -10,8 +10,8 @@ estimate_table <- function(x, level = 0.95) {
 }
 
 check_level <- function(level) {
-  if (!is.numeric(level) || length(level) != 1L || !(level > 0 && level < 1)) {
-    cli::cli_abort("{.arg level} must be a number in (0, 1), not {.val {level}}.")
+  if (!is.numeric(level) || length(level) != 1L || is.na(level) || !(level > 0 && level < 1)) {
+    fd_abort("argument", "{.arg level} must be a number in (0, 1), not {.val {format_value(level)}}.")
   }
 }
 
@@ -38,7 +38,10 @@ print.fastdml_fit <- function(x, digits = 4, ...) {
     cat(sprintf("Propensities clipped to [%g, %g]: %.2f%% of rows\n", x$trim, 1 - x$trim,
                 100 * mean(x$clipped_share)))
   }
-  if (!is.na(x$n_clusters)) cat("Cluster-robust SE over", x$n_clusters, "clusters\n")
+  if (!is.na(x$n_clusters)) {
+    cat("Cluster-robust SE over", x$n_clusters, "clusters",
+        if (isTRUE(x$cluster_correction)) "(G/(G-1) corrected)", "\n")
+  }
   invisible(x)
 }
 
@@ -115,7 +118,14 @@ confint.fastdml_fit <- function(object, parm, level = 0.95, ...) {
   tab <- estimate_table(object, level)
   out <- cbind(tab$conf.low, tab$conf.high)
   dimnames(out) <- list(tab$term, sprintf("%s %%", format(100 * c((1 - level) / 2, 1 - (1 - level) / 2), trim = TRUE)))
-  if (!missing(parm)) out <- out[parm, , drop = FALSE]
+  if (!missing(parm)) {
+    known <- if (is.character(parm)) parm %in% rownames(out) else parm %in% seq_len(nrow(out))
+    if (!all(known)) {
+      fd_abort("argument", c("{.arg parm} must name estimated terms: {.val {rownames(out)}}.",
+                             x = "Unknown: {.val {format_value(parm[!known])}}."))
+    }
+    out <- out[parm, , drop = FALSE]
+  }
   out
 }
 
@@ -144,6 +154,7 @@ nobs.fastdml_fit <- function(object, ...) object$n
 #' @export
 tidy.fastdml_fit <- function(x, conf.int = TRUE, conf.level = 0.95, ...) {
   check_level(conf.level)
+  check_flag(conf.int, "conf.int")
   tab <- estimate_table(x, conf.level)
   if (!conf.int) tab <- tab[, setdiff(names(tab), c("conf.low", "conf.high"))]
   tab
@@ -188,6 +199,12 @@ glance.fastdml_fit <- function(x, ...) {
 #' @export
 nuisances <- function(fit) {
   UseMethod("nuisances")
+}
+
+#' @export
+nuisances.default <- function(fit) {
+  fd_abort("argument", c("{.fn nuisances} needs a fit from {.fn dml_plr} or {.fn dml_irm}.",
+                         x = "It got a {.cls {class(fit)}}."))
 }
 
 #' @export

@@ -1,4 +1,5 @@
-# Cross-fitting of nuisance functions. `defs` is a named list of nuisance definitions
+# Cross-fitting of nuisance functions; returns the predictions and the definitions as fitted
+# (built-in learners may be switched to ridge, see builtin_design()). `defs` is a named list of nuisance definitions
 # list(learner, target, target_name, mask, subset): the learner is fitted on the training rows
 # of each (repetition, fold) where the integer 0/1 `mask` is 1 (all rows when NULL) and
 # predicts every held-out row. Built-in learners sharing a learner and a mask are fitted together in one
@@ -8,6 +9,9 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   out <- stats::setNames(vector("list", length(defs)), names(defs))
   builtin <- names(defs)[vapply(defs, function(def) def$learner$builtin, logical(1))]
   if (length(builtin)) {
+    sizes <- vapply(defs[builtin], function(def) min_training_rows(folds, def$mask), numeric(1))
+    design <- builtin_design(spec$X, defs[builtin], sizes)
+    defs[builtin] <- design$defs
     keys <- vapply(defs[builtin], function(def) {
       paste(def$learner$kind, format(def$learner$ridge, digits = 17), def$subset)
     }, character(1))
@@ -19,7 +23,7 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
            mask = first$mask,
            members = members)
     })
-    fitted <- .fastdml_crossfit(spec$X, folds, groups, num_threads)
+    fitted <- core_call(.fastdml_crossfit(design$X, folds, groups, num_threads, design$standardize))
     for (g in seq_along(groups)) {
       for (t in seq_along(groups[[g]]$members)) out[[groups[[g]]$members[t]]] <- fitted[[g]][[t]]
     }
@@ -27,7 +31,15 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   for (name in setdiff(names(defs), builtin)) {
     out[[name]] <- crossfit_custom(spec$X, folds, defs[[name]], name)
   }
-  out
+  list(preds = out, defs = defs)
+}
+
+# Training rows of the smallest (repetition, fold) training sample allowed by a mask.
+min_training_rows <- function(folds, mask) {
+  allowed <- if (is.null(mask)) rep(TRUE, nrow(folds)) else mask == 1L
+  min(vapply(seq_len(ncol(folds)), function(s) {
+    sum(allowed) - max(tabulate(folds[allowed, s], max(folds[, s])))
+  }, numeric(1)))
 }
 
 crossfit_custom <- function(X, folds, def, name) {
@@ -39,24 +51,92 @@ crossfit_custom <- function(X, folds, def, name) {
       train <- folds[, s] != k
       if (!is.null(def$mask)) train <- train & def$mask == 1L
       train <- which(train)
-      model <- def$learner$fit(X[train, , drop = FALSE], def$target[train])
-      p <- def$learner$predict(model, X[test, , drop = FALSE])
-      p <- as.double(if (is.matrix(p) || is.data.frame(p)) p[, ncol(p)] else p)
-      if (length(p) != length(test) || any(!is.finite(p))) {
-        cli::cli_abort(c("The learner {.val {def$learner$label}} for nuisance {.field {name}} returned {length(p)} prediction{?s} ({sum(!is.finite(p))} non-finite) for {length(test)} rows (fold {k}, repetition {s}).",
-                         i = "{.code predict(model, x)} must return one finite number per row of {.code x}."))
-      }
-      pred[test, s] <- p
+      where <- sprintf("nuisance %s, fold %d, repetition %d", name, k, s)
+      pred[test, s] <- run_custom_learner(def, X[train, , drop = FALSE], def$target[train],
+                                          X[test, , drop = FALSE], where)
     }
   }
   pred
+}
+
+# Fits an R learner and predicts newx, with its errors and its output checked: one finite
+# number per row; a classifier may return a column per class named by class ("0"/"1" or
+# "FALSE"/"TRUE"), of which the "1" column is the probability.
+run_custom_learner <- function(def, x, y, newx, where) {
+  label <- def$learner$label
+  p <- tryCatch({
+    model <- def$learner$fit(x, y)
+    def$learner$predict(model, newx)
+  }, error = function(e) {
+    fd_abort("learner", "The learner {.val {label}} failed ({where}).", parent = e)
+  })
+  learner_output(p, nrow(newx), def$learner$classifier, label, where)
+}
+
+learner_output <- function(p, n_rows, classifier, label, where) {
+  if (is.data.frame(p)) p <- as.matrix(p)
+  if (is.matrix(p) && ncol(p) == 1L) p <- p[, 1L]
+  if (is.matrix(p)) {
+    positive <- intersect(c("1", "TRUE"), colnames(p))
+    if (!classifier || ncol(p) != 2L || length(positive) != 1L) {
+      fd_abort("learner", c("The learner {.val {label}} returned a matrix with {ncol(p)} columns ({where}).",
+                            i = if (classifier) "A classifier may return one column per class, named {.val {c('0', '1')}}; otherwise return one probability per row." else "Return one prediction per row."))
+    }
+    p <- p[, positive]
+  }
+  if (!is.numeric(p) && !is.logical(p)) {
+    fd_abort("learner", c("The learner {.val {label}} returned a {.cls {class(p)}}, not numbers ({where}).",
+                          i = "{.code predict(model, x)} must return one finite number per row of {.code x}."))
+  }
+  p <- as.double(p)
+  if (length(p) != n_rows || any(!is.finite(p))) {
+    fd_abort("learner", c("The learner {.val {label}} returned {length(p)} prediction{?s} ({sum(!is.finite(p))} non-finite) for {n_rows} rows ({where}).",
+                          i = "{.code predict(model, x)} must return one finite number per row of {.code x}."))
+  }
+  p
+}
+
+# Built-in learners on many covariates (p close to or above the training rows): unpenalised
+# fits are switched to ridge, penalty p on the standardised scale, with a classed warning; and
+# when p >= n the design is rotated onto its principal axes, X -> U D from the SVD of the
+# standardised X = U D V'. Ridge (linear or logistic) is invariant to that rotation (its
+# solution lies in the row space and the penalty is isotropic), so the predictions equal those
+# on the standardised X while every solve is at most n x n. Returns the design matrix, whether
+# the core should standardise it, and the (possibly switched) definitions.
+builtin_design <- function(X, defs, train_rows) {
+  n <- nrow(X)
+  p <- ncol(X)
+  for (name in names(defs)) {
+    learner <- defs[[name]]$learner
+    if (learner$ridge == 0 && p + 1 > train_rows[[name]] / 2) {
+      switched <- new_learner(learner$kind, ridge = p,
+                              label = sprintf("%s ridge(%d)", learner$kind, p),
+                              classifier = learner$classifier)
+      fd_warn("high_dimensional", c("Nuisance {.field {name}}: {p} covariate{?s} for {train_rows[[name]]} training rows; {.fn lrn_{learner$kind}} was switched to ridge (penalty {p} on the standardised scale).",
+                                    i = "Choose the penalty yourself with {.code lrn_{learner$kind}(ridge = ...)}, reduce the covariates, or use a penalised {.fn lrn_custom} learner."))
+      defs[[name]]$learner <- switched
+    }
+  }
+  if (p < n) return(list(X = X, standardize = TRUE, defs = defs))
+  if (as.double(n)^2 * p > 1e11) {
+    fd_abort("dimension", c("{p} covariates for {n} rows is too large for the built-in learners.",
+                            i = "Reduce the covariates first (e.g. principal components), or use a {.fn lrn_custom} learner such as glmnet."))
+  }
+  center <- colMeans(X)
+  scale <- sqrt(colSums((X - rep(center, each = n))^2) / (n - 1))
+  scale[!(scale > 0)] <- 1
+  Z <- (X - rep(center, each = n)) / rep(scale, each = n)
+  sv <- svd(Z, nu = min(n, p), nv = 0)
+  keep <- sv$d > 1e-10 * sv$d[1L]
+  rotated <- sv$u[, keep, drop = FALSE] * rep(sv$d[keep], each = n)
+  list(X = rotated, standardize = FALSE, defs = defs)
 }
 
 check_classifier_target <- function(def, name) {
   if (!def$learner$classifier) return(invisible())
   target <- def$target
   if (!all(target == 0 | target == 1)) {
-    cli::cli_abort(c("Nuisance {.field {name}} asks the classifier {.val {def$learner$label}} for column {.field {def$target_name}}, which is not binary 0/1.",
+    fd_abort("learner", c("Nuisance {.field {name}} asks the classifier {.val {def$learner$label}} for column {.field {def$target_name}}, which is not binary 0/1.",
                      i = "Use a regression learner such as {.fn lrn_linear} for it."))
   }
 }
@@ -80,41 +160,50 @@ nuisance_quality <- function(defs, preds, folds, num_threads) {
 }
 
 # External nuisances: a named list of n x n_rep matrices (or vectors) with the names that
-# nuisances(fit) returns, optionally with `folds`. Nothing is fitted.
-check_external_nuisances <- function(nuisances, required, spec, folds) {
-  if (!is.list(nuisances)) {
-    cli::cli_abort("{.arg nuisances} must be a named list of prediction matrices ({.field {required}}).")
+# nuisances(fit) returns, optionally with `folds`. Nothing is fitted. `optional` names may be
+# absent (e.g. g1 for the ATT). n_folds / n_rep passed explicitly must agree with them.
+check_external_nuisances <- function(nuisances, required, spec, setup, optional = character()) {
+  if (!is.list(nuisances) || is.null(names(nuisances))) {
+    fd_abort("nuisances", "{.arg nuisances} must be a named list of prediction matrices ({.field {required}}).")
   }
-  missing_names <- setdiff(required, names(nuisances))
+  missing_names <- setdiff(setdiff(required, optional), names(nuisances))
   if (length(missing_names)) {
-    cli::cli_abort(c("{.arg nuisances} lacks {.field {missing_names}}.",
-                     i = "Supply out-of-fold predictions named {.field {required}}."))
+    fd_abort("nuisances", c("{.arg nuisances} lacks {.field {missing_names}}.",
+                            i = "Supply out-of-fold predictions named {.field {required}}."))
   }
-  preds <- lapply(stats::setNames(required, required), function(name) {
+  present <- intersect(required, names(nuisances))
+  preds <- lapply(stats::setNames(present, present), function(name) {
     x <- nuisances[[name]]
+    if (is.data.frame(x)) x <- as.matrix(x)
     if (is.vector(x) && is.numeric(x)) x <- matrix(x, ncol = 1L)
-    if (!is.matrix(x) || !is.numeric(x) || nrow(x) != spec$n) {
-      cli::cli_abort("Nuisance {.field {name}} must be a numeric vector of length {spec$n} or a matrix with {spec$n} rows.")
+    if (!is.matrix(x) || !is.numeric(x) || nrow(x) != spec$n || ncol(x) < 1L) {
+      fd_abort("nuisances", "Nuisance {.field {name}} must be a numeric vector of length {spec$n} or a matrix with {spec$n} rows.")
     }
     if (any(!is.finite(x))) {
-      cli::cli_abort(c("Nuisance {.field {name}} has {sum(!is.finite(x))} missing or non-finite value{?s}.",
-                       i = "Supply a finite prediction for every row."))
+      fd_abort("nuisances", c("Nuisance {.field {name}} has {sum(!is.finite(x))} missing or non-finite value{?s}.",
+                              i = "Supply a finite prediction for every row."))
     }
     storage.mode(x) <- "double"
     x
   })
   n_rep <- unique(vapply(preds, ncol, integer(1)))
   if (length(n_rep) != 1L) {
-    cli::cli_abort("All nuisance matrices must have the same number of columns (repetitions).")
+    fd_abort("nuisances", "All nuisance matrices must have the same number of columns (repetitions).")
   }
-  if (is.null(folds)) folds <- nuisances$folds
+  if (isTRUE(setup$given[["n_rep"]]) && setup$n_rep != n_rep) {
+    fd_abort("nuisances", c("{.arg n_rep} = {setup$n_rep} disagrees with the {n_rep} column{?s} of the nuisances.",
+                            i = "Drop {.arg n_rep}: it follows from {.arg nuisances}."))
+  }
+  folds <- if (is.null(setup$folds)) nuisances$folds else setup$folds
   if (is.null(folds)) {
+    if (isTRUE(setup$given[["n_folds"]])) {
+      fd_abort("nuisances", c("{.arg n_folds} has no effect with external nuisances.",
+                              i = "Drop it, or pass the folds the nuisances were fitted on as {.arg folds}."))
+    }
     folds <- matrix(NA_integer_, spec$n, n_rep)
   } else {
-    folds <- resolve_folds(spec, folds, NULL, NULL, NULL)
-    if (ncol(folds) != n_rep) {
-      cli::cli_abort("{.arg folds} has {ncol(folds)} column{?s} but the nuisances have {n_rep}.")
-    }
+    folds <- resolve_folds(spec, folds, setup$n_folds, n_rep, NULL,
+                           given = c(n_folds = isTRUE(setup$given[["n_folds"]]), n_rep = TRUE))
   }
   list(preds = preds, folds = folds)
 }

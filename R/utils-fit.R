@@ -1,15 +1,21 @@
 # Shared machinery of the DML estimators: argument checks, folds, the fit object.
 
-dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads) {
+dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
+                      given = c(n_folds = FALSE, n_rep = FALSE), cluster_correction = FALSE) {
   check_spec(spec)
   num_threads <- resolve_num_threads(num.threads)
+  check_flag(cluster_correction, "cluster_correction")
+  check_count(n_folds, "n_folds", 2L)
+  check_count(n_rep, "n_rep", 1L)
+  if (!is.null(seed)) check_number(seed, "seed")
+  setup <- list(num_threads = num_threads, folds = folds, given = given, n_folds = n_folds,
+                n_rep = n_rep, cluster_correction = cluster_correction)
   if (is.null(nuisances)) {
-    check_count(n_folds, "n_folds", 2L)
-    check_count(n_rep, "n_rep", 1L)
-    if (n_folds > spec$n) cli::cli_abort("{.arg n_folds} = {n_folds} exceeds the {spec$n} rows.")
-    folds <- resolve_folds(spec, folds, n_folds, n_rep, seed)
+    if (n_folds > spec$n) fd_abort("folds", "{.arg n_folds} = {n_folds} exceeds the {spec$n} rows.")
+    setup$folds <- resolve_folds(spec, folds, n_folds, n_rep, seed, given)
   }
-  list(num_threads = num_threads, folds = folds)
+  check_cluster_count(spec, cluster_correction)
+  setup
 }
 
 # Nuisance definition: what is fitted, on which target and training rows (see crossfit_nuisances).
@@ -24,22 +30,27 @@ external_learner <- function(classifier = FALSE) {
 }
 
 # Fitted nuisances: cross-fitted by the learners, or taken from `nuisances` (external).
-fit_nuisances <- function(spec, setup, defs, nuisances) {
+# `optional` nuisances may be missing from external ones (they are then dropped).
+fit_nuisances <- function(spec, setup, defs, nuisances, optional = character()) {
   if (is.null(nuisances)) {
-    preds <- crossfit_nuisances(spec, setup$folds, defs, setup$num_threads)
-    return(list(preds = preds, folds = setup$folds, defs = defs))
+    fitted <- crossfit_nuisances(spec, setup$folds, defs, setup$num_threads)
+    return(list(preds = fitted$preds, folds = setup$folds, defs = fitted$defs))
   }
-  ext <- check_external_nuisances(nuisances, names(defs), spec, setup$folds)
+  ext <- check_external_nuisances(nuisances, names(defs), spec, setup, optional)
+  defs <- defs[names(ext$preds)]
   for (name in names(defs)) defs[[name]]$learner <- external_learner(defs[[name]]$learner$classifier)
   list(preds = ext$preds, folds = ext$folds, defs = defs)
 }
 
 # The fit object shared by all models: estimate, standard error, scores, nuisances, quality.
-new_dml_fit <- function(class, spec, scores, fitted, info, num_threads) {
+# Fit-time checks of the nuisances (check_nuisance_fit) run here, so every model inherits them.
+new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
   cluster <- spec$cluster
-  inf <- .fastdml_inference(scores$psi_a, scores$psi_b,
-                            if (is.null(cluster)) NULL else cluster - 1L,
-                            if (is.null(cluster)) 0L else max(cluster))
+  inf <- core_call(.fastdml_inference(scores$psi_a, scores$psi_b,
+                                      if (is.null(cluster)) NULL else cluster - 1L,
+                                      if (is.null(cluster)) 0L else max(cluster),
+                                      setup$cluster_correction))
+  num_threads <- setup$num_threads
   fit <- c(list(
     coefficients = stats::setNames(inf$theta, spec$treatment),
     se = inf$se,
@@ -54,8 +65,10 @@ new_dml_fit <- function(class, spec, scores, fitted, info, num_threads) {
     n = spec$n,
     n_folds = if (anyNA(fitted$folds)) NA_integer_ else max(fitted$folds),
     n_rep = ncol(scores$psi_a),
-    n_clusters = if (is.null(cluster)) NA_integer_ else max(cluster)
+    n_clusters = if (is.null(cluster)) NA_integer_ else max(cluster),
+    cluster_correction = setup$cluster_correction
   ), info)
   class(fit) <- c(class, "fastdml_fit")
+  check_nuisance_fit(fit$quality, fitted$defs, fitted$preds)
   fit
 }

@@ -3,8 +3,8 @@
 resolve_num_threads <- function(num.threads = NULL) {
   if (is.null(num.threads)) num.threads <- getOption("fastdml.num.threads", 2L)
   if (!is.numeric(num.threads) || length(num.threads) != 1L || is.na(num.threads) ||
-      num.threads < 1) {
-    cli::cli_abort(c("{.arg num.threads} must be a single whole number >= 1.",
+      !is.finite(num.threads) || num.threads < 1 || num.threads != round(num.threads)) {
+    fd_abort("argument", c("{.arg num.threads} must be a single whole number >= 1.",
                      i = "You supplied {.val {num.threads}}."))
   }
   limit <- .fastdml_thread_limit()
@@ -17,8 +17,8 @@ resolve_num_threads <- function(num.threads = NULL) {
 # state afterwards; with seed = NULL the current RNG stream is used and advanced.
 with_seed <- function(seed, code) {
   if (is.null(seed)) return(code)
-  if (!is.numeric(seed) || length(seed) != 1L || is.na(seed)) {
-    cli::cli_abort("{.arg seed} must be a single number or {.code NULL}.")
+  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed)) {
+    fd_abort("argument", "{.arg seed} must be a single number or {.code NULL}, not {.val {format_value(seed)}}.")
   }
   had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
   if (had_seed) old <- get(".Random.seed", envir = globalenv(), inherits = FALSE)

@@ -13,8 +13,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // fastdml_crossfit
-Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups, int num_threads);
-RcppExport SEXP _fastdml_fastdml_crossfit(SEXP XSEXP, SEXP foldsSEXP, SEXP groupsSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups, int num_threads, bool standardize);
+RcppExport SEXP _fastdml_fastdml_crossfit(SEXP XSEXP, SEXP foldsSEXP, SEXP groupsSEXP, SEXP num_threadsSEXP, SEXP standardizeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -22,20 +22,22 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::IntegerMatrix >::type folds(foldsSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type groups(groupsSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_crossfit(X, folds, groups, num_threads));
+    Rcpp::traits::input_parameter< bool >::type standardize(standardizeSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_crossfit(X, folds, groups, num_threads, standardize));
     return rcpp_result_gen;
 END_RCPP
 }
 // fastdml_fit_predict
-Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads);
-RcppExport SEXP _fastdml_fastdml_fit_predict(SEXP XSEXP, SEXP groupSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads, bool standardize);
+RcppExport SEXP _fastdml_fastdml_fit_predict(SEXP XSEXP, SEXP groupSEXP, SEXP num_threadsSEXP, SEXP standardizeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type group(groupSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_fit_predict(X, group, num_threads));
+    Rcpp::traits::input_parameter< bool >::type standardize(standardizeSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_fit_predict(X, group, num_threads, standardize));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -82,7 +84,7 @@ BEGIN_RCPP
 END_RCPP
 }
 // fastdml_irm_score
-Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix g0, Rcpp::NumericMatrix g1, Rcpp::NumericMatrix m, std::string estimand, double trim, bool normalize);
+Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix g0, SEXP g1, Rcpp::NumericMatrix m, std::string estimand, double trim, bool normalize);
 RcppExport SEXP _fastdml_fastdml_irm_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP g0SEXP, SEXP g1SEXP, SEXP mSEXP, SEXP estimandSEXP, SEXP trimSEXP, SEXP normalizeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
@@ -91,7 +93,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type d(dSEXP);
     Rcpp::traits::input_parameter< SEXP >::type weights(weightsSEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type g0(g0SEXP);
-    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type g1(g1SEXP);
+    Rcpp::traits::input_parameter< SEXP >::type g1(g1SEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type m(mSEXP);
     Rcpp::traits::input_parameter< std::string >::type estimand(estimandSEXP);
     Rcpp::traits::input_parameter< double >::type trim(trimSEXP);
@@ -101,8 +103,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fastdml_inference
-Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster, int n_clusters);
-RcppExport SEXP _fastdml_fastdml_inference(SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP) {
+Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster, int n_clusters, bool cluster_correction);
+RcppExport SEXP _fastdml_fastdml_inference(SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP cluster_correctionSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -110,19 +112,20 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type psi_b(psi_bSEXP);
     Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
     Rcpp::traits::input_parameter< int >::type n_clusters(n_clustersSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_inference(psi_a, psi_b, cluster, n_clusters));
+    Rcpp::traits::input_parameter< bool >::type cluster_correction(cluster_correctionSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_inference(psi_a, psi_b, cluster, n_clusters, cluster_correction));
     return rcpp_result_gen;
 END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 4},
-    {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 3},
+    {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 5},
+    {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 7},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 9},
-    {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 4},
+    {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 5},
     {NULL, NULL, 0}
 };
 

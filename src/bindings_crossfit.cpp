@@ -63,11 +63,11 @@ fastdml::NuisanceGroup as_group(const Rcpp::List& group, int n, int n_cols, Rcpp
 
 // [[Rcpp::export(.fastdml_crossfit)]]
 Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups,
-                            int num_threads) {
+                            int num_threads, bool standardize) {
   fastdml::FoldPlan plan(INTEGER(folds), folds.nrow(), folds.ncol());
   RInterruptChecker checker;
   fastdml::TaskRunner runner(num_threads, &checker);
-  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner);
+  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
   std::vector<fastdml::NuisanceGroup> core_groups;
   Rcpp::List results(groups.size());
   for (R_xlen_t g = 0; g < groups.size(); ++g) {
@@ -84,10 +84,11 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
 }
 
 // [[Rcpp::export(.fastdml_fit_predict)]]
-Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads) {
+Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads,
+                              bool standardize) {
   RInterruptChecker checker;
   fastdml::TaskRunner runner(num_threads, &checker);
-  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner);
+  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
   Rcpp::List outputs;
   fastdml::NuisanceGroup core = as_group(group, X.nrow(), 1, outputs);
   fastdml::CrossFitProblem problem{&data, nullptr, core.targets, core.train_mask, core.predictions};

@@ -33,26 +33,29 @@ Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP 
 
 // [[Rcpp::export(.fastdml_irm_score)]]
 Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights,
-                             Rcpp::NumericMatrix g0, Rcpp::NumericMatrix g1,
+                             Rcpp::NumericMatrix g0, SEXP g1,
                              Rcpp::NumericMatrix m, std::string estimand, double trim,
                              bool normalize) {
   fastdml::IrmOptions options;
   options.estimand = estimand == "ATT" ? fastdml::IrmEstimand::kAtt : fastdml::IrmEstimand::kAte;
   options.trim = trim;
   options.normalize = normalize;
-  fastdml::IrmNuisances nuisances{REAL(g0), REAL(g1), REAL(m)};
+  fastdml::IrmNuisances nuisances{REAL(g0), optional_real(g1), REAL(m)};
   return as_list(fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights),
                                                     y.size(), m.ncol(), nuisances));
 }
 
 // [[Rcpp::export(.fastdml_inference)]]
 Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster,
-                             int n_clusters) {
+                             int n_clusters, bool cluster_correction) {
   const int n = psi_a.nrow(), n_rep = psi_a.ncol();
   fastdml::ScoreElements scores{fastdml::ConstMatrixMap(REAL(psi_a), n, n_rep),
                                 fastdml::ConstMatrixMap(REAL(psi_b), n, n_rep)};
   const int* ids = Rf_isNull(cluster) ? nullptr : INTEGER(cluster);
-  const fastdml::DmlEstimate est = fastdml::DmlInference(ids, n_clusters).estimate(scores);
+  fastdml::DmlInferenceOptions options;
+  options.cluster_correction = cluster_correction;
+  const fastdml::DmlEstimate est =
+      fastdml::DmlInference(ids, n_clusters, options).estimate(scores);
   return Rcpp::List::create(Rcpp::Named("theta") = est.theta, Rcpp::Named("se") = est.se,
                             Rcpp::Named("theta_rep") = Rcpp::wrap(est.theta_rep),
                             Rcpp::Named("se_rep") = Rcpp::wrap(est.se_rep));

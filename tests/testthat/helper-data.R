@@ -30,3 +30,13 @@ expect_matches_reference <- function(fit, ref, tol = 1e-8) {
                ref$theta + c(-1, 1) * qnorm(0.95) * ref$se, tolerance = tol)
   expect_equal(tidy(fit)$p.value, ref$p.value, tolerance = tol)
 }
+
+# Evaluates `code`, muffling its warnings; returns the value and the first class of each warning.
+collect_warnings <- function(code) {
+  classes <- character()
+  value <- withCallingHandlers(code, warning = function(w) {
+    classes <<- c(classes, class(w)[1L])
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, classes = classes)
+}

@@ -14,7 +14,7 @@ test_that("causal_data accepts data.frame, data.table, matrix and formulas alike
   expect_equal(a$X, as.matrix(df[, paste0("x", 1:4)]), tolerance = 0)
   expect_identical(a$treatment_type, "binary")
   expect_identical(a$n, 50L)
-  expect_message(print(a), "50 rows, 4 covariates")
+  expect_output(print(a), "50 rows, 4 covariates")
 })
 
 test_that("factor and character covariates are expanded with a note naming the reference", {

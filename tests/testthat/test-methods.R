@@ -73,5 +73,5 @@ test_that("autoplot draws estimates, overlap and nuisance calibration", {
   expect_s3_class(ggplot2::ggplot_build(calib), "ggplot_built")
   plr <- dml_plr(test_spec(make_test_data(n = 200, binary_d = FALSE)), seed = 1)
   expect_error(ggplot2::autoplot(plr, type = "overlap"), "binary treatment")
-  expect_error(ggplot2::autoplot(fit, type = "pie"), "should be one of")
+  expect_error(ggplot2::autoplot(fit, type = "pie"), "must be one of", class = "fastdml_error_argument")
 })

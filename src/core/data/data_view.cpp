@@ -6,9 +6,10 @@
 
 namespace fastdml {
 
-DataView::DataView(const double* X, int n, int p, const TaskRunner& runner)
+DataView::DataView(const double* X, int n, int p, const TaskRunner& runner, bool standardize)
     : X_(X), n_(n), p_(p), center_(Eigen::VectorXd::Zero(p)), scale_(Eigen::VectorXd::Ones(p)) {
   if (n < 1 || p < 0) throw std::invalid_argument("DataView: empty data");
+  if (!standardize) return;
   runner.run(p, [&](int j) {
     const double* col = X_ + static_cast<long long>(j) * n_;
     double sum = 0.0;

@@ -13,10 +13,13 @@ double median(Eigen::VectorXd values) {
   return k % 2 == 1 ? values[k / 2] : 0.5 * (values[k / 2 - 1] + values[k / 2]);
 }
 
-DmlInference::DmlInference(const int* cluster, int n_clusters)
-    : cluster_(cluster), n_clusters_(n_clusters) {
+DmlInference::DmlInference(const int* cluster, int n_clusters, const DmlInferenceOptions& options)
+    : cluster_(cluster), n_clusters_(n_clusters), options_(options) {
   if (cluster_ != nullptr && n_clusters_ < 1) {
     throw std::invalid_argument("DmlInference: need at least one cluster");
+  }
+  if (cluster_ != nullptr && options_.cluster_correction && n_clusters_ < 2) {
+    throw std::invalid_argument("DmlInference: the G / (G - 1) correction needs two clusters");
   }
 }
 
@@ -38,6 +41,7 @@ DmlEstimate DmlInference::estimate(const ScoreElements& scores) const {
       Eigen::VectorXd by_cluster = Eigen::VectorXd::Zero(n_clusters_);
       for (int i = 0; i < n; ++i) by_cluster[cluster_[i]] += psi[i];
       sum_sq = by_cluster.squaredNorm();
+      if (options_.cluster_correction) sum_sq *= n_clusters_ / (n_clusters_ - 1.0);
     }
     out.theta_rep[s] = theta;
     out.se_rep[s] = std::sqrt(sum_sq) / (n * std::abs(J));
