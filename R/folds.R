@@ -29,6 +29,7 @@ make_folds <- function(spec, n_folds = 5L, n_rep = 1L, stratify = TRUE, seed = N
   check_count(n_rep, "n_rep", 1L)
   check_count(n_folds, "n_folds", 2L)
   check_flag(stratify, "stratify")
+  n_folds <- as.integer(n_folds)
   cluster <- if (is_causal_data(spec)) spec$cluster else NULL
   units <- if (is.null(cluster)) n else max(cluster)
   if (n_folds > units) {

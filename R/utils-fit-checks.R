@@ -4,7 +4,8 @@
 # ?fastdml_conditions.
 
 fit_check_limits <- list(
-  min_r2 = -0.1,                # out-of-fold R2 below this: worse than predicting the mean
+  min_r2 = -0.1,                # out-of-fold R2 below this and below -6 (p + 1) / n: worse than
+                                # the mean, beyond the expected cost of fitting p noise terms
   separation = 10 * .Machine$double.eps,  # probabilities this close to 0 or 1 (as glm())
   weak_treatment = 0.01,        # residual share of Var(D) below this: weak identification
   degenerate_treatment = 1e-10, # ... below this: no variation left, the estimate is noise
@@ -24,11 +25,12 @@ check_cluster_count <- function(spec, cluster_correction) {
 }
 
 # Out-of-fold quality of every nuisance, and near-separation of classifiers.
-check_nuisance_fit <- function(quality, defs, preds) {
+check_nuisance_fit <- function(quality, defs, preds, p) {
   pooled <- quality[is.na(quality$fold) & !is.na(quality$r2)]
   for (name in unique(pooled$nuisance)) {
-    r2 <- min(pooled$r2[pooled$nuisance == name])
-    if (r2 < fit_check_limits$min_r2) {
+    rows <- pooled$nuisance == name
+    r2 <- min(pooled$r2[rows])
+    if (r2 < min(fit_check_limits$min_r2, -6 * (p + 1) / min(pooled$n[rows]))) {
       fd_warn("nuisance_fit", c("Nuisance {.field {name}} ({defs[[name]]$learner$label}) predicts worse than a constant out of fold: R2 = {format(r2, digits = 3)}.",
                                 i = "The learner overfits; use a simpler or regularised learner (e.g. {.code lrn_linear(ridge = 1)}) or fewer covariate terms."))
     }
@@ -63,8 +65,9 @@ check_treatment_residual <- function(spec, m) {
 }
 
 # IRM overlap, on the propensities that matter for the estimand: for the ATE every row (small
-# m for the treated and large m for the controls make large weights); for the ATT only the
-# controls' high propensities. Warns when the extreme share, the weights' effective sample
+# m for the treated and large m for the controls make large weights) and the effective sample
+# size of each arm's weights relative to the arm; for the ATT only the controls' high
+# propensities, and the controls' effective sample size relative to the treated group. Warns when the extreme share, the weights' effective sample
 # size, or the clipped share is poor; fires also for a tiny `trim`, which clips nothing.
 check_overlap <- function(m, d, estimand, trim) {
   limits <- fit_check_limits
@@ -77,7 +80,7 @@ check_overlap <- function(m, d, estimand, trim) {
       ess <- min(ess_ratio(1 / e[d == 1]), ess_ratio(1 / (1 - e[d == 0])))
     } else {
       edge <- mean(raw[d == 0] > 0.99)
-      ess <- ess_ratio(e[d == 0] / (1 - e[d == 0]))
+      ess <- min(1, ess_ratio(e[d == 0] / (1 - e[d == 0])) * sum(d == 0) / sum(d == 1))
     }
     c(edge = edge, ess = ess)
   }, numeric(2))

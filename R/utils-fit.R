@@ -69,6 +69,6 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
     cluster_correction = setup$cluster_correction
   ), info)
   class(fit) <- c(class, "fastdml_fit")
-  check_nuisance_fit(fit$quality, fitted$defs, fitted$preds)
+  check_nuisance_fit(fit$quality, fitted$defs, fitted$preds, ncol(spec$X))
   fit
 }

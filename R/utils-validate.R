@@ -60,10 +60,7 @@ formula_columns <- function(formula, columns, n, role_columns) {
 formula_term <- function(expr, columns, n, env, what) {
   if (is.name(expr)) return(list(name = as.character(expr), columns = columns))
   label <- deparse1(expr)
-  value <- tryCatch(eval(expr, columns, env), error = function(e) {
-    fd_abort("formula", c("The {what} {.code {label}} of the formula could not be evaluated.",
-                          x = conditionMessage(e)))
-  })
+  value <- evaluate_formula_part(eval(expr, columns, env), sprintf("%s %s", what, label))
   if (!is.atomic(value) || is.matrix(value) || length(value) != n) {
     fd_abort("formula", c("The {what} {.code {label}} must evaluate to one value per row ({n}).",
                           x = "It has length {length(value)}."))
@@ -93,13 +90,10 @@ formula_covariates <- function(expr, columns, n, env, used) {
     fd_abort("column", c("Covariate column{?s} {.field {missing_vars}} not found in {.arg data}.",
                          i = "Available columns: {.field {names(columns)}}."))
   }
-  design <- tryCatch({
+  design <- evaluate_formula_part({
     frame <- stats::model.frame(terms, data = columns, na.action = stats::na.pass)
     stats::model.matrix(terms, frame)
-  }, error = function(e) {
-    fd_abort("formula", c("The covariate part {.code {deparse1(expr)}} could not be evaluated.",
-                          x = conditionMessage(e)))
-  })
+  }, sprintf("covariates %s", deparse1(expr)))
   design <- design[, colnames(design) != "(Intercept)", drop = FALSE]
   if (nrow(design) != n) {
     fd_abort("formula", "The covariate part {.code {deparse1(expr)}} gave {nrow(design)} rows for {n}.")
@@ -111,6 +105,17 @@ formula_covariates <- function(expr, columns, n, env, used) {
   }
   for (j in seq_len(ncol(design))) columns[[colnames(design)[j]]] <- unname(design[, j])
   list(names = colnames(design), columns = columns)
+}
+
+# Evaluates a part of the user's formula: its errors and warnings come back classed.
+evaluate_formula_part <- function(code, label) {
+  tryCatch(withCallingHandlers(code, warning = function(w) {
+    fd_warn("formula", "Evaluating the {label} of the formula: {conditionMessage(w)}.")
+    invokeRestart("muffleWarning")
+  }), error = function(e) {
+    fd_abort("formula", c("The {label} of the formula could not be evaluated.",
+                          x = conditionMessage(e)))
+  })
 }
 
 # Replaces `.` in a covariate expression by the sum of the other columns; NULL for a lone `.`

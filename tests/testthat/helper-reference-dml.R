@@ -235,48 +235,4 @@ ref_irm_fit <- function(X, y, d, folds, estimand = c("ATE", "ATT"),
   res
 }
 
-# ---------------------------------------------------------------------------
-# Simple baselines
-# ---------------------------------------------------------------------------
-
-# Difference in means with Welch standard error and normal-based CI
-# (the estimate is returned both as `estimate` and as `theta`).
-ref_diff_in_means <- function(y, d, level = 0.95) {
-  y1 <- y[d == 1]
-  y0 <- y[d == 0]
-  estimate <- mean(y1) - mean(y0)
-  se <- sqrt(var(y1) / length(y1) + var(y0) / length(y0))
-  statistic <- estimate / se
-  z <- qnorm(1 - (1 - level) / 2)
-  list(
-    estimate = estimate,
-    theta = estimate,  # alias, same value
-    se = se,
-    statistic = statistic,
-    p.value = 2 * pnorm(-abs(statistic)),
-    conf.low = estimate - z * se,
-    conf.high = estimate + z * se
-  )
-}
-
-# Hajek (self-normalised) IPW estimate of the ATE with propensities e.
-ref_ipw_hajek <- function(y, d, e) {
-  sum(d * y / e) / sum(d / e) -
-    sum((1 - d) * y / (1 - e)) / sum((1 - d) / (1 - e))
-}
-
-# T-learner: separate OLS fits (with intercept) for treated and controls,
-# predicted for all rows; returns the mean predicted difference.
-ref_t_learner <- function(X, y, d) {
-  X <- ref_as_matrix(X)
-  Z <- cbind(1, X)
-  fit1 <- lm.fit(Z[d == 1, , drop = FALSE], y[d == 1])
-  fit0 <- lm.fit(Z[d == 0, , drop = FALSE], y[d == 0])
-  b1 <- fit1$coefficients
-  b0 <- fit0$coefficients
-  b1[is.na(b1)] <- 0
-  b0[is.na(b0)] <- 0
-  mu1 <- as.numeric(Z %*% b1)
-  mu0 <- as.numeric(Z %*% b0)
-  mean(mu1 - mu0)
-}
+# The baselines' references (diff_in_means, ipw, t_learner) are in helper-reference-baselines.R.

@@ -87,3 +87,69 @@ test_that("cluster and weights may be columns or vectors", {
   c <- causal_data(df, "y", "d", cluster = "cl", weights = "w")
   expect_false(any(c("cl", "w") %in% c$covariates))
 })
+
+test_that("formula terms are evaluated as R users expect", {
+  df <- make_test_data(n = 80, seed = 41)
+  df$y <- exp(df$y / 4)
+  df$g <- factor(rep(c("a", "b", "c", "d"), 20))
+  spec <- causal_data(log(y + 1) ~ d | I(x1^2) + x2 + g + x3:x4, data = df)
+  expect_identical(spec$outcome, "log(y + 1)")
+  expect_equal(spec$y, log(df$y + 1), tolerance = 0)
+  ref <- model.matrix(~ I(x1^2) + x2 + g + x3:x4, df)[, -1]
+  expect_identical(spec$covariates, colnames(ref))
+  expect_equal(unname(spec$X), unname(ref), tolerance = 0)
+  dose <- causal_data(y ~ I(x1 > 0) | x2 + x3, data = df)
+  expect_identical(dose$treatment, "I(x1 > 0)")
+  expect_equal(dose$d, as.numeric(df$x1 > 0))
+  dot <- causal_data(y ~ d | . - x4 - g, data = df)
+  expect_identical(dot$covariates, c("x1", "x2", "x3"))
+  expect_error(expect_warning(causal_data(log(y - 100) ~ d | x1, data = df), "NaNs produced",
+                              class = "fastdml_warning_formula"),
+               "log\\(y - 100\\)", class = "fastdml_error_non_finite")
+  expect_error(causal_data(y ~ d | x1 + nope, data = df), "nope", class = "fastdml_error_column")
+  expect_error(causal_data(y ~ d + x1 | x2, data = df), "exactly one treatment", class = "fastdml_error_formula")
+})
+
+test_that("indicator names never overwrite a covariate of the same name", {
+  df <- make_test_data(n = 60, seed = 42)
+  df$x <- factor(rep(c("0", "1", "2"), 20))
+  df$x1 <- rnorm(60)
+  expect_message(spec <- causal_data(df, "y", "d", c("x1", "x")), class = "fastdml_message_renamed")
+  expect_identical(anyDuplicated(spec$covariates), 0L)
+  expect_identical(spec$covariates, c("x1", "x_1", "x2"))
+  expect_identical(spec$X[, "x1"], df$x1)
+  expect_identical(spec$X[, "x_1"], as.numeric(df$x == "1"))
+  expect_identical(spec$X[, "x2"], as.numeric(df$x == "2"))
+})
+
+test_that("two-valued treatments are binary with a message naming the control", {
+  df <- make_test_data(n = 100, seed = 43)
+  plus_minus <- df; plus_minus$d <- 2 * df$d - 1
+  expect_message(spec <- test_spec(plus_minus), "control .*-1", class = "fastdml_message_binary_treatment")
+  expect_equal(spec$d, df$d, tolerance = 0)
+  expect_identical(spec$treatment_type, "binary")
+  expect_identical(spec$treatment_levels, c("-1", "1"))
+  folds <- make_folds(test_spec(df), 5, seed = 1)
+  expect_identical(coef(suppressMessages(dml_plr(spec, folds = folds)))[[1]],
+                   coef(dml_plr(test_spec(df), folds = folds))[[1]])
+  flipped <- test_spec(df, control = 1)
+  expect_identical(flipped$d, 1 - df$d)
+  expect_equal(coef(dml_irm(flipped, folds = folds))[[1]], -coef(dml_irm(test_spec(df), folds = folds))[[1]],
+               tolerance = 1e-10)
+  expect_error(test_spec(df, control = 3), "control", class = "fastdml_error_argument")
+  cont <- make_test_data(n = 50, binary_d = FALSE)
+  expect_error(test_spec(cont, control = 0), "continuous", class = "fastdml_error_argument")
+})
+
+test_that("roles cannot collide and a constant outcome is refused", {
+  df <- make_test_data(n = 60, seed = 44, weights = TRUE)
+  expect_error(causal_data(df, "y", "y", "x1"), "same column", class = "fastdml_error_column")
+  expect_error(causal_data(df, "y", "d", "x1", weights = "d"), "weights", class = "fastdml_error_column")
+  const <- df; const$y <- 2
+  expect_error(test_spec(const), "y.* constant", class = "fastdml_error_constant")
+  rare <- df; rare$y <- 0; rare$y[1:4] <- 1
+  expect_warning(test_spec(rare), "only 4 rows differ", class = "fastdml_warning_constant_outcome")
+  zero_arm <- df; zero_arm$w[zero_arm$d == 1] <- 0
+  expect_error(causal_data(zero_arm, "y", "d", "x1", weights = "w"), "zero on every row of arm",
+               class = "fastdml_error_weights")
+})

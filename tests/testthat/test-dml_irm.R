@@ -83,3 +83,16 @@ test_that("external propensities at exactly 0 or 1 are clipped and the share rep
   ref <- ref_irm(df$y, df$d, nu$g0, nu$g1, nu$m, trim = 0.02)
   expect_equal(unname(coef(clipped)), ref$theta, tolerance = 1e-10)
 })
+
+test_that("the ATT with external nuisances does not need g1", {
+  df <- make_test_data(n = 300, seed = 27)
+  spec <- test_spec(df)
+  fit <- dml_irm(spec, estimand = "ATT", seed = 1)
+  nu <- nuisances(fit)
+  nu$g1 <- NULL
+  ext <- dml_irm(spec, estimand = "ATT", nuisances = nu)
+  expect_identical(coef(ext), coef(fit))
+  expect_identical(ext$se, fit$se)
+  expect_false("g1" %in% names(nuisances(ext)))
+  expect_error(dml_irm(spec, estimand = "ATE", nuisances = nu), "lacks .*g1", class = "fastdml_error_nuisances")
+})

@@ -43,3 +43,29 @@ test_that("user folds that split clusters draw a warning", {
   expect_warning(dml_plr(spec, folds = rep(1:5, 40)), "splits .* clusters? across folds")
   expect_no_warning(dml_plr(spec, folds = make_folds(spec, 5, seed = 1)))
 })
+
+test_that("fold assignment is balanced overall and within strata, never empty", {
+  for (seed in 1:20) {
+    d <- c(1, 0, 0, 1, rep(0, 7))
+    spec <- causal_data(data.frame(y = rnorm(11), d = d, x = rnorm(11)), "y", "d", "x")
+    folds <- make_folds(spec, n_folds = 5, seed = seed)
+    sizes <- tabulate(folds[, 1], 5)
+    expect_lte(max(sizes) - min(sizes), 1)
+    expect_true(all(sizes > 0))
+    per_arm <- table(folds[, 1], d)
+    expect_lte(max(per_arm[, "0"]) - min(per_arm[, "0"]), 1)
+  }
+  expect_identical(make_folds(10, 10, seed = 1)[order(make_folds(10, 10, seed = 1))], 1:10)
+})
+
+test_that("n_folds and n_rep must agree with the folds given", {
+  spec <- test_spec(make_test_data(n = 60))
+  folds <- make_folds(spec, 3, n_rep = 2, seed = 1)
+  expect_error(dml_plr(spec, folds = folds, n_folds = 5), "n_folds.* disagrees", class = "fastdml_error_folds")
+  expect_error(dml_plr(spec, folds = folds, n_rep = 1), "n_rep.* disagrees", class = "fastdml_error_folds")
+  expect_identical(coef(dml_plr(spec, folds = folds, n_folds = 3, n_rep = 2)),
+                   coef(dml_plr(spec, folds = folds)))
+  fit <- dml_plr(spec, folds = folds)
+  expect_error(dml_plr(spec, nuisances = nuisances(fit), n_rep = 3), "n_rep", class = "fastdml_error_nuisances")
+  expect_error(dml_plr(spec, nuisances = nuisances(fit), n_folds = 4), "n_folds", class = "fastdml_error_folds")
+})

@@ -112,3 +112,68 @@ test_that("perfect separation ends quickly with clipped propensities and a warni
   expect_gt(mean(fit$clipped_share), 0.9)
   expect_true(is.finite(coef(fit)) && is.finite(fit$se))
 })
+
+test_that("ridge with p >= n runs on the principal axes and equals ridge on the covariates", {
+  set.seed(61)
+  n <- 60
+  p <- 90
+  X <- matrix(rnorm(n * p), n, p, dimnames = list(NULL, paste0("x", seq_len(p))))
+  X[, 2] <- X[, 2] * 1000 + 5
+  df <- data.frame(X, d = rbinom(n, 1, plogis(X[, 1])))
+  df$y <- df$d + X[, 1] + rnorm(n)
+  spec <- causal_data(df, "y", "d")
+  folds <- make_folds(spec, 3, seed = 1)
+  lambda <- 7
+  fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
+                 learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
+  Z <- cbind(1, scale(X))
+  pen <- diag(c(0, rep(lambda, p)))
+  ref_l <- ref_m <- numeric(n)
+  for (k in 1:3) {
+    tr <- folds[, 1] != k
+    ref_l[!tr] <- Z[!tr, ] %*% solve(crossprod(Z[tr, ]) + pen, crossprod(Z[tr, ], df$y[tr]))
+    beta <- rep(0, p + 1)
+    for (it in 1:60) {
+      prob <- plogis(drop(Z[tr, ] %*% beta))
+      grad <- crossprod(Z[tr, ], df$d[tr] - prob) - pen %*% beta
+      beta <- beta + solve(crossprod(Z[tr, ] * (prob * (1 - prob)), Z[tr, ]) + pen, grad)
+    }
+    ref_m[!tr] <- plogis(Z[!tr, ] %*% beta)
+  }
+  expect_equal(nuisances(fit)$l[, 1], ref_l, tolerance = 1e-8)
+  expect_equal(nuisances(fit)$m[, 1], ref_m, tolerance = 1e-8)
+})
+
+test_that("custom learners' output is validated and their errors located", {
+  df <- make_test_data(n = 150, seed = 62)
+  spec <- test_spec(df)
+  folds <- make_folds(spec, 3, n_rep = 2, seed = 1)
+  glm_fit <- function(x, y) stats::glm.fit(cbind(1, x), y, family = stats::binomial())$coefficients
+  by_class <- lrn_custom(glm_fit, function(model, x) {
+    p1 <- stats::plogis(drop(cbind(1, x) %*% model))
+    cbind(`0` = 1 - p1, `1` = p1)
+  }, name = "glm by class")
+  one_col <- lrn_custom(glm_fit, function(model, x) stats::plogis(drop(cbind(1, x) %*% model)))
+  by_class$classifier <- one_col$classifier <- TRUE
+  a <- dml_irm(spec, learner_treatment = by_class, folds = folds)
+  b <- dml_irm(spec, learner_treatment = one_col, folds = folds)
+  expect_identical(nuisances(a)$m, nuisances(b)$m)
+  unnamed <- lrn_custom(glm_fit, function(model, x) cbind(0.5, 0.5)[rep(1, nrow(x)), ])
+  unnamed$classifier <- TRUE
+  expect_error(dml_irm(spec, learner_treatment = unnamed, folds = folds), "column per class",
+               class = "fastdml_error_learner")
+  wide <- lrn_custom(function(x, y) NULL, function(model, x) cbind(x[, 1], x[, 2]))
+  expect_error(dml_plr(spec, learner_outcome = wide, folds = folds), "matrix with 2 columns .*nuisance l, fold 1, repetition 1",
+               class = "fastdml_error_learner")
+  text <- lrn_custom(function(x, y) NULL, function(model, x) rep("a", nrow(x)))
+  expect_error(dml_plr(spec, learner_outcome = text, folds = folds), "character", class = "fastdml_error_learner")
+  calls <- 0
+  flaky <- lrn_custom(function(x, y) {
+    calls <<- calls + 1
+    if (calls == 5) stop("singular design")
+    NULL
+  }, function(model, x) rep(0, nrow(x)))
+  err <- expect_error(dml_plr(spec, learner_outcome = flaky, folds = folds), class = "fastdml_error_learner")
+  expect_match(conditionMessage(err), "nuisance l, fold 2, repetition 2")
+  expect_match(conditionMessage(err$parent), "singular design")
+})
