@@ -10,6 +10,12 @@
 #' `normalize = TRUE` uses Hajek-normalised inverse-probability weights. Observation weights
 #' (from [causal_data()]) enter the scores normalised to mean one, giving weighted effects.
 #'
+#' The ATT divides by the treated share of the whole sample (as DoubleML for Python);
+#' DoubleML-R 1.0.2 uses each test fold's treated share, so its ATT differs by a few 1e-4
+#' even with the same nuisances. `vignette("messy-data")` shows how to pass fastdml's folds
+#' to DoubleML and back. Each fit checks overlap for its estimand and the quality of its
+#' nuisances and warns with a classed condition (see [fastdml_conditions]).
+#'
 #' @inheritParams dml_plr
 #' @param estimand `"ATE"` or `"ATT"`.
 #' @param learner_outcome Learner for g0 and g1.

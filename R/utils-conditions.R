@@ -87,3 +87,64 @@ core_call <- function(code) {
                            i = "This is a bug: please report it with the code that triggered it."))
   })
 }
+
+#' Conditions raised by fastdml
+#'
+#' Every error, warning and message of the package is a classed condition, so that a report can
+#' catch exactly what it expects. Errors inherit `fastdml_error` and one of the classes below;
+#' warnings inherit `fastdml_warning`, messages `fastdml_message`. Each message names the
+#' argument or column at fault and the fix.
+#'
+#' Errors (`fastdml_error_<what>`):
+#' * `data`: `data` is not a table, has no column names or fewer than 2 rows.
+#' * `column`: an unknown, duplicated or doubly used column (e.g. the treatment is the outcome).
+#' * `type`: a column of the wrong type (e.g. a character covariate that cannot be used).
+#' * `non_finite`: missing, NaN or infinite values (the message counts them per column).
+#' * `constant`: a constant outcome or covariate, a treatment with one level, one cluster.
+#' * `treatment`: a treatment the estimator cannot use (three levels for a binary model, a
+#'   continuous treatment for [dml_irm()]).
+#' * `weights`: negative weights, or no positive weight in an arm.
+#' * `length`: a vector argument whose length is not the number of rows.
+#' * `formula`: a formula that cannot be read or evaluated.
+#' * `argument`: an invalid scalar argument (`n_folds`, `trim`, `level`, `seed`, ...).
+#' * `folds`: invalid user folds, folds disagreeing with `n_folds`/`n_rep`, or a training
+#'   sample without one of the arms.
+#' * `nuisances`: invalid external nuisances.
+#' * `learner`: a learner that failed or returned unusable predictions (the message names the
+#'   nuisance, fold and repetition; the learner's own error is the condition's `parent`), or a
+#'   classifier asked for a non-binary target.
+#' * `degenerate`: the treatment is a deterministic function of the covariates ([dml_plr()]).
+#' * `dimension`: far too many covariates for the built-in learners.
+#' * `internal`: a bug in fastdml (please report it).
+#'
+#' Warnings (`fastdml_warning_<what>`), raised at fit time:
+#' * `overlap`: propensities near 0 or 1 where they matter for the estimand (every row for the
+#'   ATE, the controls' high propensities for the ATT), a small effective sample size of the
+#'   inverse-probability weights, or more than 5% of the propensities clipped.
+#' * `separation`: out-of-fold probabilities of a classifier numerically 0 or 1.
+#' * `nuisance_fit`: a nuisance predicts worse than a constant out of fold (R2 below -0.1 and
+#'   below -6 (p + 1) / n, the expected cost of fitting noise).
+#' * `weak_treatment`: less than 1% of the treatment's variance is left after partialling out
+#'   the covariates ([dml_plr()]).
+#' * `few_clusters`: fewer than 10 clusters (see `cluster_correction`).
+#' * `high_dimensional`: an unpenalised built-in learner was switched to ridge because the
+#'   covariates outnumber half the training rows.
+#' * `constant_outcome`: fewer than 10 rows differ from the most common outcome value.
+#' * `propensity`: predicted propensities outside \[0, 1\] were clipped.
+#' * `folds`: user folds split clusters.
+#' * `formula`: evaluating the formula warned (e.g. `log()` of a negative value).
+#'
+#' Messages (`fastdml_message_<what>`): `binary_treatment` (a two-valued treatment was coded
+#' 0/1, naming the control), `expanded` (a factor covariate was expanded into indicators),
+#' `renamed` (an indicator was renamed to avoid a clash).
+#'
+#' @name fastdml_conditions
+#' @family methods
+#' @examples
+#' df <- sim_lesson(300, seed = 1)
+#' df$age[3] <- NA
+#' err <- tryCatch(causal_data(df, "outcome", "treatment", c("age", "income")),
+#'                 fastdml_error = function(e) e)
+#' class(err)
+#' conditionMessage(err)
+NULL

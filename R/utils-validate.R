@@ -99,7 +99,11 @@ formula_covariates <- function(expr, columns, n, env, used) {
     fd_abort("formula", "The covariate part {.code {deparse1(expr)}} gave {nrow(design)} rows for {n}.")
   }
   clash <- intersect(colnames(design), c(used, names(columns)))
-  clash <- clash[vapply(clash, function(nm) !identical(unname(design[, nm]), columns[[nm]]), logical(1))]
+  same_column <- function(nm) {
+    x <- columns[[nm]]
+    (is.numeric(x) || is.logical(x)) && identical(unname(design[, nm]), as.double(x))
+  }
+  clash <- clash[!vapply(clash, same_column, logical(1))]
   if (length(clash)) {
     fd_abort("formula", "Expanded covariate{?s} {.field {clash}} would overwrite column{?s} of {.arg data}; rename {?it/them}.")
   }
