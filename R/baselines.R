@@ -38,6 +38,7 @@
 diff_in_means <- function(spec, ..., level = 0.95) {
   spec <- as_binary_spec(spec, ...)
   check_level(level)
+  check_cluster_count(spec)
   d <- spec$d
   y <- spec$y
   if (is.null(spec$weights) && is.null(spec$cluster)) {
@@ -59,10 +60,11 @@ ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
   check_learner(learner, "learner")
   check_number(trim, "trim", 0, 0.5)
   check_level(level)
+  check_cluster_count(spec)
   e <- fit_predict_full(spec, learner, spec$d, spec$treatment, NULL,
                         resolve_num_threads(num.threads), "propensity")
   if (any(e < 0 | e > 1)) {
-    fd_warn("propensity", c("{sum(e < 0 | e > 1)} propensity prediction{?s} of {.val {learner$label}} fell outside [0, 1] and {?was/were} clipped.",
+    fd_warn("propensity", c("{sum(e < 0 | e > 1)} propensity prediction{?s} of {.val {learner$label}} fell outside [0, 1] and {cli::qty(sum(e < 0 | e > 1))}{?was/were} clipped.",
                             i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner}."))
   }
   e <- pmin(pmax(e, trim), 1 - trim)
@@ -109,6 +111,11 @@ t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.
 }
 
 as_binary_spec <- function(spec, ...) {
+  if (is_causal_data(spec) && ...length() > 0L) {
+    unused <- names(list(...))
+    fd_abort("argument", c("Unused argument{?s} {.arg {if (is.null(unused)) '...' else unused}}: {.arg spec} is already a {.fn causal_data} object.",
+                           i = "Check the spelling of the estimator's arguments."))
+  }
   if (!is_causal_data(spec)) spec <- causal_data(spec, ...)
   if (spec$treatment_type != "binary") {
     fd_abort("treatment", c("The treatment {.field {spec$treatment}} must be binary for this estimator.",
@@ -189,6 +196,7 @@ new_estimate <- function(method, spec, estimate, se, level) {
 
 #' @export
 print.fastdml_estimate <- function(x, digits = 4, ...) {
+  check_digits(digits)
   cat("<fastdml> ", x$method, "; n = ", x$n, "\n", sep = "")
   tab <- estimate_table(x, x$level)
   rownames(tab) <- tab$term
@@ -198,7 +206,7 @@ print.fastdml_estimate <- function(x, digits = 4, ...) {
 
 #' @export
 tidy.fastdml_estimate <- function(x, conf.int = TRUE, conf.level = 0.95, ...) {
-  check_level(conf.level)
+  check_level(conf.level, "conf.level")
   check_flag(conf.int, "conf.int")
   tab <- estimate_table(x, conf.level)
   tab$method <- x$method

@@ -61,6 +61,10 @@ causal_data <- function(data, outcome, treatment, covariates = NULL, cluster = N
   n <- table$n
   columns <- table$columns
   if (!is.null(formula)) {
+    if (!missing(treatment) || !is.null(covariates)) {
+      fd_abort("argument", c("Give the treatment and covariates either in the formula or as {.arg treatment} and {.arg covariates}, not both.",
+                             i = "The formula {.code y ~ d | x1 + x2} names all three."))
+    }
     parts <- formula_columns(formula, columns, n, c(cluster_name(cluster), cluster_name(weights)))
     columns <- parts$columns
     outcome <- parts$outcome
@@ -89,6 +93,7 @@ causal_data <- function(data, outcome, treatment, covariates = NULL, cluster = N
   cluster_ids <- if (is.null(cluster)) NULL else cluster_column(cluster, columns, n)
   w <- if (is.null(weights)) NULL else weights_column(weights, columns, n, treat)
   X <- covariate_matrix(columns, n, covariates)
+  check_outcome_copies(X, y, outcome)
 
   structure(list(
     X = X, y = y, d = treat$d, cluster = cluster_ids, weights = w,

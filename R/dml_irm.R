@@ -67,7 +67,7 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
                             i = "Supply probabilities (out-of-fold predictions of a classifier)."))
   }
   if (outside > 0) {
-    fd_warn("propensity", c("{outside} propensity prediction{?s} of {.val {fitted$defs$m$learner$label}} fell outside [0, 1] and {?was/were} clipped to [{trim}, {1 - trim}].",
+    fd_warn("propensity", c("{outside} propensity prediction{?s} of {.val {fitted$defs$m$learner$label}} fell outside [0, 1] and {cli::qty(outside)}{?was/were} clipped to [{trim}, {1 - trim}].",
                             i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner_treatment}."))
   }
   clipped <- check_overlap(m, spec$d, estimand, trim)

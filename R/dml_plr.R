@@ -46,6 +46,9 @@ dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lr
                      cluster_correction = cluster_correction)
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
+  if (is.null(nuisances) && isTRUE(learner_treatment$classifier) && spec$treatment_type == "binary") {
+    check_folds_have_both_arms(spec, setup$folds)
+  }
   defs <- list(l = nuisance_def(learner_outcome, spec$y, spec$outcome),
                m = nuisance_def(learner_treatment, spec$d, spec$treatment))
   if (score == "IV-type" && !is.null(nuisances)) {

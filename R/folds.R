@@ -65,8 +65,9 @@ assign_folds <- function(m, n_folds, strata = NULL) {
 }
 
 check_count <- function(x, arg, min) {
-  if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x) || x != round(x) || x < min) {
-    fd_abort("argument", "{.arg {arg}} must be a whole number >= {min}, not {.val {format_value(x)}}.")
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x) || x != round(x) || x < min ||
+      x > .Machine$integer.max) {
+    fd_abort("argument", "{.arg {arg}} must be a whole number >= {min} (and at most {format(.Machine$integer.max, big.mark = ',')}), not {.val {format_value(x)}}.")
   }
   invisible(as.integer(x))
 }
@@ -78,8 +79,10 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed, given = c(n_folds =
   if (is.data.frame(folds)) folds <- as.matrix(folds)
   if (is.vector(folds) && !is.list(folds)) folds <- matrix(folds, ncol = 1L)
   if (!is.matrix(folds) || !is.numeric(folds) || nrow(folds) != spec$n) {
+    found <- if (!is.numeric(folds)) "It is a {.cls {class(folds)}}." else
+      "It has {if (is.matrix(folds)) nrow(folds) else length(folds)} rows."
     fd_abort("folds", c("{.arg folds} must be an integer vector of length n = {spec$n} or an n x n_rep matrix.",
-                        x = "It has {if (is.matrix(folds)) nrow(folds) else length(folds)} rows."))
+                        x = found))
   }
   if (anyNA(folds) || any(!is.finite(folds)) || any(folds != round(folds)) || min(folds) < 1) {
     fd_abort("folds", "{.arg folds} must hold fold ids 1, 2, ..., K without missing values.")

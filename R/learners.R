@@ -13,8 +13,8 @@
 #' `lrn_custom(fit, predict)` wraps any R model: `fit(x, y)` gets the training covariate matrix
 #' (original scale, with column names) and target and returns a model; `predict(model, x)`
 #' returns one prediction per row of `x`. It runs fold by fold from R with the same folds.
-#' Its output is checked: one finite number per row (a classifier, used for a propensity, may
-#' instead return a column per class named `"0"`/`"1"`); an error inside `fit` or `predict`
+#' Its output is checked: one finite number per row (for a 0/1 target, such as a propensity,
+#' it may instead return a column per class named `"0"`/`"1"`); an error inside `fit` or `predict`
 #' comes back as a `fastdml_error_learner` naming the nuisance, fold and repetition.
 #'
 #' With many covariates (p + 1 above half the training rows of a fold) an unpenalised built-in
@@ -52,7 +52,7 @@ lrn_logistic <- function(ridge = 0) {
 #' @rdname lrn_linear
 #' @export
 lrn_custom <- function(fit, predict, name = "custom") {
-  if (!is.function(fit) || !is.function(predict)) {
+  if (missing(fit) || missing(predict) || !is.function(fit) || !is.function(predict)) {
     fd_abort("argument", "{.arg fit} and {.arg predict} must be functions: {.code fit(x, y)} and {.code predict(model, x)}.")
   }
   check_string(name, "name")

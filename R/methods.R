@@ -9,9 +9,15 @@ estimate_table <- function(x, level = 0.95) {
              stringsAsFactors = FALSE)
 }
 
-check_level <- function(level) {
+check_digits <- function(digits) {
+  if (!is.numeric(digits) || length(digits) != 1L || is.na(digits) || digits < 1 || digits > 22) {
+    fd_abort("argument", "{.arg digits} must be a whole number from 1 to 22, not {.val {format_value(digits)}}.")
+  }
+}
+
+check_level <- function(level, arg = "level") {
   if (!is.numeric(level) || length(level) != 1L || is.na(level) || !(level > 0 && level < 1)) {
-    fd_abort("argument", "{.arg level} must be a number in (0, 1), not {.val {format_value(level)}}.")
+    fd_abort("argument", "{.arg {arg}} must be a number in (0, 1), not {.val {format_value(level)}}.")
   }
 }
 
@@ -29,6 +35,7 @@ fit_title <- function(x) {
 
 #' @export
 print.fastdml_fit <- function(x, digits = 4, ...) {
+  check_digits(digits)
   cat("<fastdml> ", fit_title(x), "\n", sep = "")
   tab <- estimate_table(x)
   rownames(tab) <- tab$term
@@ -85,6 +92,7 @@ summary.fastdml_fit <- function(object, level = 0.95, ...) {
 
 #' @export
 print.summary.fastdml_fit <- function(x, digits = 4, ...) {
+  check_digits(digits)
   cat("<fastdml> ", x$title, "\n\n", sep = "")
   tab <- x$coefficients
   rownames(tab) <- tab$term
@@ -153,7 +161,7 @@ nobs.fastdml_fit <- function(object, ...) object$n
 #' glance(fit)
 #' @export
 tidy.fastdml_fit <- function(x, conf.int = TRUE, conf.level = 0.95, ...) {
-  check_level(conf.level)
+  check_level(conf.level, "conf.level")
   check_flag(conf.int, "conf.int")
   tab <- estimate_table(x, conf.level)
   if (!conf.int) tab <- tab[, setdiff(names(tab), c("conf.low", "conf.high"))]

@@ -130,6 +130,7 @@ core_call <- function(code) {
 #' * `high_dimensional`: an unpenalised built-in learner was switched to ridge because the
 #'   covariates outnumber half the training rows.
 #' * `constant_outcome`: fewer than 10 rows differ from the most common outcome value.
+#' * `outcome_copy`: a covariate is (almost) a copy of the outcome (correlation above 0.9999).
 #' * `propensity`: predicted propensities outside \[0, 1\] were clipped.
 #' * `folds`: user folds split clusters.
 #' * `formula`: evaluating the formula warned (e.g. `log()` of a negative value).

@@ -70,7 +70,7 @@ run_custom_learner <- function(def, x, y, newx, where) {
   }, error = function(e) {
     fd_abort("learner", "The learner {.val {label}} failed ({where}).", parent = e)
   })
-  learner_output(p, nrow(newx), def$learner$classifier, label, where)
+  learner_output(p, nrow(newx), isTRUE(def$learner$classifier) || all(y == 0 | y == 1), label, where)
 }
 
 learner_output <- function(p, n_rows, classifier, label, where) {
@@ -186,9 +186,11 @@ check_external_nuisances <- function(nuisances, required, spec, setup, optional 
     storage.mode(x) <- "double"
     x
   })
-  n_rep <- unique(vapply(preds, ncol, integer(1)))
+  columns <- vapply(preds, ncol, integer(1))
+  n_rep <- unique(columns)
   if (length(n_rep) != 1L) {
-    fd_abort("nuisances", "All nuisance matrices must have the same number of columns (repetitions).")
+    fd_abort("nuisances", c("The matrices of {.arg nuisances} must have the same number of columns (repetitions).",
+                            x = "{paste0(names(columns), ': ', columns, collapse = ', ')}."))
   }
   if (isTRUE(setup$given[["n_rep"]]) && setup$n_rep != n_rep) {
     fd_abort("nuisances", c("{.arg n_rep} = {setup$n_rep} disagrees with the {n_rep} column{?s} of the nuisances.",

@@ -15,12 +15,18 @@ fit_check_limits <- list(
   clipped = 0.05                # share of propensities clipped to [trim, 1 - trim]
 )
 
-check_cluster_count <- function(spec, cluster_correction) {
+# `cluster_correction`: NULL where the estimator has no such option.
+check_cluster_count <- function(spec, cluster_correction = NULL) {
   if (is.null(spec$cluster)) return(invisible())
   g <- max(spec$cluster)
   if (g < fit_check_limits$few_clusters) {
-    fd_warn("few_clusters", c("Only {g} clusters: the cluster-robust standard error is unreliable with fewer than about {fit_check_limits$few_clusters}.",
-                              i = if (!cluster_correction) "Use {.code cluster_correction = TRUE} (G/(G - 1) factor), or interpret the intervals with care." else "Interpret the intervals with care; more clusters would help."))
+    hint <- if (isFALSE(cluster_correction)) {
+      "Use {.code cluster_correction = TRUE} (G/(G - 1) factor), or interpret the intervals with care."
+    } else {
+      "Interpret the intervals with care; more clusters would help."
+    }
+    fd_warn("few_clusters", c("Only {g} clusters in {.field cluster}: the cluster-robust standard error is unreliable with fewer than about {fit_check_limits$few_clusters}.",
+                              i = hint))
   }
 }
 

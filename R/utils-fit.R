@@ -7,7 +7,7 @@ dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
   check_flag(cluster_correction, "cluster_correction")
   check_count(n_folds, "n_folds", 2L)
   check_count(n_rep, "n_rep", 1L)
-  if (!is.null(seed)) check_number(seed, "seed")
+  with_seed(seed, NULL)
   setup <- list(num_threads = num_threads, folds = folds, given = given, n_folds = n_folds,
                 n_rep = n_rep, cluster_correction = cluster_correction)
   if (is.null(nuisances)) {

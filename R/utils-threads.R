@@ -10,15 +10,16 @@ resolve_num_threads <- function(num.threads = NULL) {
   limit <- .fastdml_thread_limit()
   env_limit <- suppressWarnings(as.integer(Sys.getenv("OMP_THREAD_LIMIT", "")))
   if (!is.na(env_limit) && env_limit >= 1L) limit <- min(limit, env_limit)
-  as.integer(max(1L, min(as.integer(num.threads), limit)))
+  as.integer(max(1, min(num.threads, limit)))
 }
 
 # Runs `code` with the RNG seeded by `seed` (set.seed semantics) and restores the caller's RNG
 # state afterwards; with seed = NULL the current RNG stream is used and advanced.
 with_seed <- function(seed, code) {
   if (is.null(seed)) return(code)
-  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed)) {
-    fd_abort("argument", "{.arg seed} must be a single number or {.code NULL}, not {.val {format_value(seed)}}.")
+  if (!is.numeric(seed) || length(seed) != 1L || !is.finite(seed) ||
+      abs(seed) > .Machine$integer.max) {
+    fd_abort("argument", "{.arg seed} must be a single whole number (at most {format(.Machine$integer.max, big.mark = ',')} in size) or {.code NULL}, not {.val {format_value(seed)}}.")
   }
   had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
   if (had_seed) old <- get(".Random.seed", envir = globalenv(), inherits = FALSE)

@@ -51,8 +51,8 @@ formula_columns <- function(formula, columns, n, role_columns) {
   columns <- outcome$columns
   treatment <- formula_term(rhs[[2L]], columns, n, env, "treatment")
   columns <- treatment$columns
-  used <- c(outcome$name, treatment$name, role_columns)
-  covariates <- formula_covariates(rhs[[3L]], columns, n, env, used)
+  defining <- unique(c(outcome$name, treatment$name, all.vars(formula[[2L]]), all.vars(rhs[[2L]])))
+  covariates <- formula_covariates(rhs[[3L]], columns, n, env, c(defining, role_columns), defining)
   list(columns = covariates$columns, outcome = outcome$name, treatment = treatment$name,
        covariates = covariates$names)
 }
@@ -69,10 +69,15 @@ formula_term <- function(expr, columns, n, env, what) {
   list(name = label, columns = columns)
 }
 
-formula_covariates <- function(expr, columns, n, env, used) {
+formula_covariates <- function(expr, columns, n, env, used, defining) {
   others <- setdiff(names(columns), used)
   expr <- expand_dot(expr, others)
-  if (is.null(expr)) return(list(names = NULL, columns = columns))
+  if (is.null(expr)) return(list(names = others, columns = columns))
+  leaked <- intersect(all.vars(expr), defining)
+  if (length(leaked)) {
+    fd_abort("column", c("The covariates of the formula use {.field {leaked}}, which define{?s/} the outcome or the treatment.",
+                         i = "Covariates must be measured before the treatment; drop {.field {leaked}} from them."))
+  }
   terms <- tryCatch(stats::terms(stats::as.formula(call("~", expr), env = env)),
                     error = function(e) {
                       fd_abort("formula", c("The covariate part of the formula is not valid.",
@@ -171,8 +176,13 @@ resolve_covariates <- function(covariates, available, used) {
 abort_non_finite <- function(x, name, what) {
   bad <- sum(!is.finite(x))
   if (bad > 0L) {
+    hint <- if (identical(make.names(name), name)) {
+      "Impute or drop those rows first, e.g. {.code data[is.finite(data${name}), ]}."
+    } else {
+      "Impute or drop those rows first."
+    }
     fd_abort("non_finite", c("The {what} column {.field {name}} has {bad} missing or non-finite value{?s} (NA, NaN or Inf).",
-                             i = "Impute or drop those rows first, e.g. {.code data[is.finite(data${name}), ]}."))
+                             i = hint))
   }
 }
 
@@ -262,9 +272,17 @@ binary_treatment <- function(labels, levels, name, control) {
 column_or_vector <- function(x, what, columns, n) {
   if (!is.null(cluster_name(x))) {
     check_column_name(x, what, columns)
+    if (!is.atomic(columns[[x]])) {
+      fd_abort("type", c("The {what} column {.field {x}} must hold one value per row.",
+                         x = "It is a {.cls {class(columns[[x]])}} column."))
+    }
     return(list(values = columns[[x]], name = x))
   }
-  if (!is.atomic(x) || length(x) != n) {
+  if (!is.atomic(x) || is.null(x)) {
+    fd_abort("argument", c("{.arg {what}} must be a column name or a vector of one value per row.",
+                           x = "It is a {.cls {class(x)}}."))
+  }
+  if (length(x) != n) {
     fd_abort("length", c("{.arg {what}} has length {length(x)} but {.arg data} has {n} rows.",
                          i = "Give a column name or one value per row."))
   }
@@ -369,4 +387,21 @@ indicator_name <- function(col, level, taken) {
   label <- make.unique(c(taken, paste0(col, "_", level)), sep = "_")[length(taken) + 1L]
   fd_inform("renamed", c(i = "The indicator of level {.val {level}} of {.field {col}} is named {.field {label}}: {.field {paste0(col, level)}} is taken."))
   label
+}
+
+# A covariate that is (almost) a copy of the outcome makes every effect vanish: it is measured
+# after the outcome or derived from it. Screened on at most 100,000 rows, confirmed on all.
+check_outcome_copies <- function(X, y, outcome) {
+  n <- length(y)
+  rows <- if (n > 1e5) unique(round(seq(1, n, length.out = 1e5))) else seq_len(n)
+  screen <- suppressWarnings(abs(stats::cor(X[rows, , drop = FALSE], y[rows])))
+  candidates <- which(!is.na(screen) & screen > 0.9999)
+  copies <- candidates[vapply(candidates, function(j) {
+    isTRUE(abs(suppressWarnings(stats::cor(X[, j], y))) > 0.9999)
+  }, logical(1))]
+  if (length(copies)) {
+    k <- length(copies)
+    fd_warn("outcome_copy", c("Covariate{cli::qty(k)}{?s} {.field {colnames(X)[copies]}} {cli::qty(k)}{?is/are} (almost) a copy of the outcome {.field {outcome}} (correlation above 0.9999).",
+                              i = "A covariate measured after the outcome or derived from it absorbs the effect; drop it."))
+  }
 }

@@ -154,12 +154,10 @@ test_that("custom learners' output is validated and their errors located", {
     cbind(`0` = 1 - p1, `1` = p1)
   }, name = "glm by class")
   one_col <- lrn_custom(glm_fit, function(model, x) stats::plogis(drop(cbind(1, x) %*% model)))
-  by_class$classifier <- one_col$classifier <- TRUE
   a <- dml_irm(spec, learner_treatment = by_class, folds = folds)
   b <- dml_irm(spec, learner_treatment = one_col, folds = folds)
   expect_identical(nuisances(a)$m, nuisances(b)$m)
   unnamed <- lrn_custom(glm_fit, function(model, x) cbind(0.5, 0.5)[rep(1, nrow(x)), ])
-  unnamed$classifier <- TRUE
   expect_error(dml_irm(spec, learner_treatment = unnamed, folds = folds), "column per class",
                class = "fastdml_error_learner")
   wide <- lrn_custom(function(x, y) NULL, function(model, x) cbind(x[, 1], x[, 2]))
