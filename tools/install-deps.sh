@@ -17,7 +17,7 @@ for arg in "$@"; do
 done
 
 r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
-[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr"
 [ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
 
 deb_pkgs=""
