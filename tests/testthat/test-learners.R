@@ -7,6 +7,26 @@ fold_by_fold <- function(df, folds, fit_one) {
   out
 }
 
+# Ridge references on the standardised covariates, fold by fold: the linear learner's penalised
+# normal equations and the logistic learner's penalised Newton iterations, written out.
+ref_ridge_crossfit <- function(X, y, d, folds, lambda) {
+  Z <- cbind(1, scale(X))
+  pen <- diag(c(0, rep(lambda, ncol(X))))
+  ref_l <- ref_m <- numeric(nrow(X))
+  for (k in sort(unique(folds))) {
+    tr <- folds != k
+    ref_l[!tr] <- Z[!tr, ] %*% solve(crossprod(Z[tr, ]) + pen, crossprod(Z[tr, ], y[tr]))
+    beta <- rep(0, ncol(Z))
+    for (it in 1:60) {
+      p <- plogis(drop(Z[tr, ] %*% beta))
+      grad <- crossprod(Z[tr, ], d[tr] - p) - pen %*% beta
+      beta <- beta + solve(crossprod(Z[tr, ] * (p * (1 - p)), Z[tr, ]) + pen, grad)
+    }
+    ref_m[!tr] <- plogis(Z[!tr, ] %*% beta)
+  }
+  list(l = ref_l, m = ref_m)
+}
+
 test_that("lrn_linear matches lm() fold by fold, on all rows and on one arm", {
   df <- make_test_data(n = 500, p = 5, seed = 3)
   df$x5 <- df$x5 * 1e4 + 5e4   # badly scaled column, like income
@@ -33,25 +53,9 @@ test_that("ridge learners solve the penalised problems on standardised covariate
   lambda <- 5
   fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
                  learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
-  X <- as.matrix(df[, c("x1", "x2", "x3")])
-  Z <- cbind(1, scale(X))
-  pen <- diag(c(0, rep(lambda, 3)))
-  ref_l <- ref_m <- numeric(300)
-  for (k in 1:3) {
-    tr <- folds[, 1] != k
-    b <- solve(crossprod(Z[tr, ]) + pen, crossprod(Z[tr, ], df$y[tr]))
-    ref_l[!tr] <- Z[!tr, ] %*% b
-    beta <- rep(0, 4)   # penalised Newton, written out
-    for (it in 1:50) {
-      p <- plogis(drop(Z[tr, ] %*% beta))
-      grad <- crossprod(Z[tr, ], df$d[tr] - p) - pen %*% beta
-      hess <- crossprod(Z[tr, ] * (p * (1 - p)), Z[tr, ]) + pen
-      beta <- beta + solve(hess, grad)
-    }
-    ref_m[!tr] <- plogis(Z[!tr, ] %*% beta)
-  }
-  expect_equal(nuisances(fit)$l[, 1], ref_l, tolerance = 1e-8)
-  expect_equal(nuisances(fit)$m[, 1], ref_m, tolerance = 1e-8)
+  ref <- ref_ridge_crossfit(as.matrix(df[, c("x1", "x2", "x3")]), df$y, df$d, folds[, 1], lambda)
+  expect_equal(nuisances(fit)$l[, 1], ref$l, tolerance = 1e-8)
+  expect_equal(nuisances(fit)$m[, 1], ref$m, tolerance = 1e-8)
 })
 
 test_that("lrn_custom runs any R model with the same folds", {
@@ -126,22 +130,9 @@ test_that("ridge with p >= n runs on the principal axes and equals ridge on the 
   lambda <- 7
   fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
                  learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
-  Z <- cbind(1, scale(X))
-  pen <- diag(c(0, rep(lambda, p)))
-  ref_l <- ref_m <- numeric(n)
-  for (k in 1:3) {
-    tr <- folds[, 1] != k
-    ref_l[!tr] <- Z[!tr, ] %*% solve(crossprod(Z[tr, ]) + pen, crossprod(Z[tr, ], df$y[tr]))
-    beta <- rep(0, p + 1)
-    for (it in 1:60) {
-      prob <- plogis(drop(Z[tr, ] %*% beta))
-      grad <- crossprod(Z[tr, ], df$d[tr] - prob) - pen %*% beta
-      beta <- beta + solve(crossprod(Z[tr, ] * (prob * (1 - prob)), Z[tr, ]) + pen, grad)
-    }
-    ref_m[!tr] <- plogis(Z[!tr, ] %*% beta)
-  }
-  expect_equal(nuisances(fit)$l[, 1], ref_l, tolerance = 1e-8)
-  expect_equal(nuisances(fit)$m[, 1], ref_m, tolerance = 1e-8)
+  ref <- ref_ridge_crossfit(X, df$y, df$d, folds[, 1], lambda)
+  expect_equal(nuisances(fit)$l[, 1], ref$l, tolerance = 1e-8)
+  expect_equal(nuisances(fit)$m[, 1], ref$m, tolerance = 1e-8)
 })
 
 test_that("custom learners' output is validated and their errors located", {
