@@ -83,6 +83,10 @@ t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
   check_count(n_boot, "n_boot", 0L)
+  if (n_boot == 1) {
+    fd_abort("argument", c("{.arg n_boot} = 1 cannot give a standard error.",
+                           i = "Use {.code n_boot = 0} (no standard error) or at least 2 (e.g. 200)."))
+  }
   check_level(level)
   threads <- resolve_num_threads(num.threads)
   uplift <- function(s) {
@@ -116,7 +120,7 @@ as_binary_spec <- function(spec, ...) {
     fd_abort("argument", c("Unused argument{?s} {.arg {if (is.null(unused)) '...' else unused}}: {.arg spec} is already a {.fn causal_data} object.",
                            i = "Check the spelling of the estimator's arguments."))
   }
-  if (!is_causal_data(spec)) spec <- causal_data(spec, ...)
+  spec <- if (is_causal_data(spec)) check_spec(spec) else causal_data(spec, ...)
   if (spec$treatment_type != "binary") {
     fd_abort("treatment", c("The treatment {.field {spec$treatment}} must be binary for this estimator.",
                             i = "Use {.fn dml_plr} for a continuous treatment."))

@@ -129,5 +129,34 @@ check_spec <- function(spec, arg = "spec") {
     fd_abort("argument", c("{.arg {arg}} must be made by {.fn causal_data}.",
                      i = "For example: {.code causal_data(df, outcome = \"y\", treatment = \"d\")}."))
   }
+  check_spec_fields(spec, arg)
   invisible(spec)
+}
+
+# A fastdml_data object edited by hand must still hold what causal_data() guarantees.
+check_spec_fields <- function(spec, arg) {
+  n <- spec$n
+  all_finite <- function(x) is.finite(sum(x)) || all(is.finite(x))  # one cheap pass usually
+  finite_vector <- function(x) is.double(x) && length(x) == n && all_finite(x)
+  problem <- if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 2) {
+    "n"
+  } else if (!is.matrix(spec$X) || !is.double(spec$X) || nrow(spec$X) != n || ncol(spec$X) < 1L ||
+             !all_finite(spec$X)) {
+    "X"
+  } else if (!finite_vector(spec$y)) {
+    "y"
+  } else if (!finite_vector(spec$d) || (identical(spec$treatment_type, "binary") && !all(spec$d %in% c(0, 1)))) {
+    "d"
+  } else if (!is.null(spec$weights) && (!finite_vector(spec$weights) || any(spec$weights < 0))) {
+    "weights"
+  } else if (!is.null(spec$cluster) && (!is.integer(spec$cluster) || length(spec$cluster) != n ||
+                                        anyNA(spec$cluster) || min(spec$cluster) < 1L)) {
+    "cluster"
+  } else if (!identical(spec$treatment_type, "binary") && !identical(spec$treatment_type, "continuous")) {
+    "treatment_type"
+  }
+  if (!is.null(problem)) {
+    fd_abort("data", c("{.arg {arg}} was modified after {.fn causal_data}: its field {.field {problem}} is no longer valid.",
+                       i = "Build it again with {.fn causal_data} instead of editing it."))
+  }
 }

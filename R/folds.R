@@ -87,6 +87,7 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed, given = c(n_folds =
   if (anyNA(folds) || any(!is.finite(folds)) || any(folds != round(folds)) || min(folds) < 1) {
     fd_abort("folds", "{.arg folds} must hold fold ids 1, 2, ..., K without missing values.")
   }
+  if (ncol(folds) == 0L) fd_abort("folds", "{.arg folds} has no columns; give one column of fold ids per repetition.")
   storage.mode(folds) <- "integer"
   if (isTRUE(given[["n_rep"]]) && ncol(folds) != n_rep) {
     fd_abort("folds", c("{.arg n_rep} = {n_rep} disagrees with the {ncol(folds)} column{?s} of {.arg folds}.",

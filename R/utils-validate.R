@@ -260,7 +260,7 @@ binary_treatment <- function(labels, levels, name, control) {
                             i = "Binary models need two levels; recode it or keep two arms."))
   }
   if (!is.null(control)) {
-    if (length(control) != 1L || is.na(control) || !as.character(control) %in% levels) {
+    if (!is.atomic(control) || length(control) != 1L || is.na(control) || !as.character(control) %in% levels) {
       fd_abort("argument", "{.arg control} = {.val {format_value(control)}} is not a level of {.field {name}} ({.val {levels}}).")
     }
     levels <- c(as.character(control), setdiff(levels, as.character(control)))

@@ -1502,7 +1502,7 @@ fuzz_summary_line <- function(results) {
 
 # Normalised message for grouping by root cause: numbers, quoted values and names blanked.
 fz_normalise <- function(msg, width = 60L) {
-  msg <- gsub("\"[^\"]*\"|'[^']*'|`[^`]*`|\u2018[^\u2019]*\u2019|\u201c[^\u201d]*\u201d", "<v>", msg)
+  msg <- gsub("\"[^\"]*\"|(?<![A-Za-z])'[^']*'|`[^`]*`|\u2018[^\u2019]*\u2019|\u201c[^\u201d]*\u201d", "<v>", msg, perl = TRUE)
   msg <- gsub("\\b(x|cl|w)[0-9]+[A-Za-z]*\\b|\\b(x|y|d|w|cl|f)\\b", "<col>", msg)
   msg <- gsub("-?[0-9]+(\\.[0-9]+)?(e[-+]?[0-9]+)?", "N", msg)
   msg <- gsub("<[A-Za-z_./]+>", "<v>", msg)

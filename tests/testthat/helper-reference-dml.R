@@ -120,8 +120,8 @@ ref_irm <- function(y, d, g0, g1, m, estimand = c("ATE", "ATT"),
   for (s in seq_len(S)) {
     ms <- pmin(pmax(m[, s], trim), 1 - trim)
     if (normalize) {
-      c1 <- mean(d / ms)
-      c0 <- mean((1 - d) / (1 - ms))
+      c1 <- mean(w * d / ms)
+      c0 <- mean(w * (1 - d) / (1 - ms))
       ms <- d * ms * c1 + (1 - d) * (1 - (1 - ms) * c0)
     }
     g0s <- g0[, s]

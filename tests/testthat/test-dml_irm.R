@@ -96,3 +96,29 @@ test_that("the ATT with external nuisances does not need g1", {
   expect_false("g1" %in% names(nuisances(ext)))
   expect_error(dml_irm(spec, estimand = "ATE", nuisances = nu), "lacks .*g1", class = "fastdml_error_nuisances")
 })
+
+test_that("integer weights equal duplicated rows, also with Hajek normalisation", {
+  df <- make_test_data(n = 200, seed = 28)
+  df$w <- rep(1:2, 100)
+  spec_w <- test_spec(df, weights = "w")
+  fit <- dml_irm(spec_w, seed = 1, normalize = TRUE)
+  nu <- nuisances(fit)
+  rows <- rep(seq_len(200), df$w)
+  spec_dup <- test_spec(df[rows, ])
+  for (estimand in c("ATE", "ATT")) {
+    a <- dml_irm(spec_w, estimand = estimand, normalize = TRUE, nuisances = nu[c("g0", "g1", "m")])
+    b <- dml_irm(spec_dup, estimand = estimand, normalize = TRUE,
+                 nuisances = lapply(nu[c("g0", "g1", "m")], function(x) x[rows, , drop = FALSE]))
+    expect_equal(coef(a), coef(b), tolerance = 1e-12)
+  }
+})
+
+test_that("a spec edited by hand is refused", {
+  spec <- test_spec(make_test_data(n = 100, seed = 29))
+  bad <- spec; bad$y[3] <- NA
+  expect_error(dml_irm(bad), "field .*y", class = "fastdml_error_data")
+  bad <- spec; bad$X <- bad$X[1:50, ]
+  expect_error(dml_plr(bad), "field .*X", class = "fastdml_error_data")
+  bad <- spec; bad$d[1] <- 2
+  expect_error(diff_in_means(bad), "field .*d", class = "fastdml_error_data")
+})

@@ -11,14 +11,14 @@ IrmScore::IrmScore(const IrmOptions& options) : options_(options) {
   }
 }
 
-Eigen::VectorXd IrmScore::effective_propensity(const Eigen::VectorXd& d, const double* m_col,
-                                               int n) const {
+Eigen::VectorXd IrmScore::effective_propensity(const Eigen::VectorXd& d, const Eigen::VectorXd& w,
+                                               const double* m_col, int n) const {
   Eigen::VectorXd m(n);
   for (int i = 0; i < n; ++i) m[i] = std::min(std::max(m_col[i], options_.trim), 1.0 - options_.trim);
   if (!options_.normalize) return m;
-  const Eigen::ArrayXd D = d.array(), M = m.array();
-  const double treated = (D / M).mean();
-  const double control = ((1.0 - D) / (1.0 - M)).mean();
+  const Eigen::ArrayXd D = d.array(), M = m.array(), W = w.array();
+  const double treated = (W * D / M).mean();
+  const double control = (W * (1.0 - D) / (1.0 - M)).mean();
   return (D * M * treated + (1.0 - D) * (1.0 - (1.0 - M) * control)).matrix();
 }
 
@@ -31,11 +31,12 @@ ScoreElements IrmScore::compute(const double* y, const double* d, const double* 
   const Eigen::ArrayXd Y = ConstVectorMap(y, n).array();
   const Eigen::VectorXd D = ConstVectorMap(d, n);
   const Eigen::ArrayXd Da = D.array();
-  const Eigen::ArrayXd w = normalised_weights(weights, n).array();
+  const Eigen::VectorXd w_vector = normalised_weights(weights, n);
+  const Eigen::ArrayXd w = w_vector.array();
   ScoreElements out{Eigen::MatrixXd(n, n_rep), Eigen::MatrixXd(n, n_rep)};
   for (int s = 0; s < n_rep; ++s) {
     const long long offset = static_cast<long long>(s) * n;
-    const Eigen::ArrayXd m = effective_propensity(D, nuisances.m + offset, n).array();
+    const Eigen::ArrayXd m = effective_propensity(D, w_vector, nuisances.m + offset, n).array();
     const Eigen::ArrayXd g0 = ConstVectorMap(nuisances.g0 + offset, n).array();
     if (options_.estimand == IrmEstimand::kAte) {
       const Eigen::ArrayXd g1 = ConstVectorMap(nuisances.g1 + offset, n).array();
