@@ -21,6 +21,7 @@
 #' @export
 make_folds <- function(spec, n_folds = 5L, n_rep = 1L, stratify = TRUE, seed = NULL) {
   if (is_causal_data(spec)) {
+    check_spec(spec)
     n <- spec$n
   } else {
     check_count(spec, "spec", 2L)
@@ -84,10 +85,10 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed, given = c(n_folds =
     fd_abort("folds", c("{.arg folds} must be an integer vector of length n = {spec$n} or an n x n_rep matrix.",
                         x = found))
   }
+  if (ncol(folds) == 0L) fd_abort("folds", "{.arg folds} has no columns; give one column of fold ids per repetition.")
   if (anyNA(folds) || any(!is.finite(folds)) || any(folds != round(folds)) || min(folds) < 1) {
     fd_abort("folds", "{.arg folds} must hold fold ids 1, 2, ..., K without missing values.")
   }
-  if (ncol(folds) == 0L) fd_abort("folds", "{.arg folds} has no columns; give one column of fold ids per repetition.")
   storage.mode(folds) <- "integer"
   if (isTRUE(given[["n_rep"]]) && ncol(folds) != n_rep) {
     fd_abort("folds", c("{.arg n_rep} = {n_rep} disagrees with the {ncol(folds)} column{?s} of {.arg folds}.",
