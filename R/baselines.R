@@ -194,6 +194,7 @@ fit_predict_full <- function(spec, learner, target, target_name, mask, num_threa
 
 new_estimate <- function(method, spec, estimate, se, level) {
   check_level(level)
+  check_finite_result(estimate, se, allow_na_se = grepl("T-learner", method))
   structure(list(method = method, coefficients = stats::setNames(estimate, spec$treatment),
                  se = se, n = spec$n, level = level), class = "fastdml_estimate")
 }

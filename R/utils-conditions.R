@@ -132,6 +132,7 @@ core_call <- function(code) {
 #' * `constant_outcome`: fewer than 10 rows differ from the most common outcome value.
 #' * `outcome_copy`: a covariate is (almost) a copy of the outcome (correlation above 0.9999).
 #' * `propensity`: predicted propensities outside \[0, 1\] were clipped.
+#' * `non_finite_result`: the estimate or its standard error is not finite.
 #' * `folds`: user folds split clusters.
 #' * `formula`: evaluating the formula warned (e.g. `log()` of a negative value).
 #'

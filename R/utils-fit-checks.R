@@ -100,6 +100,16 @@ check_overlap <- function(m, d, estimand, trim) {
   clipped
 }
 
+# Safety net: an estimate or standard error that is not finite is never returned silently
+# (e.g. an arm with a single row, or outcome values so large that their variance overflows).
+check_finite_result <- function(estimate, se, allow_na_se = FALSE) {
+  bad <- c(estimate = any(!is.finite(estimate)), std.error = any(!is.finite(se)) && !(allow_na_se && all(is.na(se))))
+  if (any(bad)) {
+    fd_warn("non_finite_result", c("The {.field {names(bad)[bad]}} {?is/are} not finite.",
+                                   i = "Check for an arm with very few rows or extreme outcome values (rescale the outcome)."))
+  }
+}
+
 ess_ratio <- function(w) if (length(w) == 0L) 1 else sum(w)^2 / sum(w^2) / length(w)
 
 format_share <- function(x) sprintf("%.3g%%", 100 * x)

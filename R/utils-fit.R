@@ -68,6 +68,7 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
     n_clusters = if (is.null(cluster)) NA_integer_ else max(cluster),
     cluster_correction = setup$cluster_correction
   ), info)
+  check_finite_result(fit$coefficients, fit$se)
   class(fit) <- c(class, "fastdml_fit")
   check_nuisance_fit(fit$quality, fitted$defs, fitted$preds, ncol(spec$X))
   fit
