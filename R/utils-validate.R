@@ -200,20 +200,32 @@ numeric_column <- function(x, name, what) {
 
 # A constant outcome carries no effect to estimate; one with almost every row equal is warned.
 check_outcome_variation <- function(y, name) {
-  values <- unique(y)
-  counts <- tabulate(match(y, values))
-  others <- length(y) - max(counts)
+  # A value shared by more than half the rows is the median, so for n >= 20 the rows that
+  # differ from the mode are counted without tabulating every value.
+  if (length(y) >= 20L) {
+    mode <- stats::median(y)
+    others <- sum(y != mode)
+    if (others >= 10L) return(invisible())
+  } else {
+    values <- unique(y)
+    counts <- tabulate(match(y, values))
+    mode <- values[which.max(counts)]
+    others <- length(y) - max(counts)
+  }
   if (others == 0L) {
     fd_abort("constant", c("The outcome column {.field {name}} is constant ({.val {y[1]}}).",
                            i = "An effect on a constant outcome cannot be estimated; check the column."))
   }
   if (others < 10L) {
-    fd_warn("constant_outcome", c("The outcome column {.field {name}} is nearly constant: only {others} row{?s} differ{?s/} from {.val {values[which.max(counts)]}}.",
+    fd_warn("constant_outcome", c("The outcome column {.field {name}} is nearly constant: only {others} row{?s} differ{?s/} from {.val {mode}}.",
                                   i = "Estimates and standard errors will be unreliable; collect more events or use another outcome."))
   }
 }
 
 treatment_column <- function(x, name, control) {
+  if (!is.null(control) && (!is.atomic(control) || length(control) != 1L || is.na(control))) {
+    fd_abort("argument", "{.arg control} must be a single value of the treatment, not {.val {format_value(control)}}.")
+  }
   if (anyNA(x)) {
     fd_abort("non_finite", c("The treatment column {.field {name}} has {sum(is.na(x))} missing value{?s}.",
                              i = "Drop those rows first."))
@@ -235,8 +247,11 @@ treatment_column <- function(x, name, control) {
       fd_inform("binary_treatment", c(i = "Treatment {.field {name}} has two values ({.val {values}}): taken as binary with control {.val {values[1]}} and treated {.val {values[2]}}.",
                                       " " = "Pass {.code control =} to choose the control value."))
     }
-    return(binary_treatment(format(x, digits = 15, trim = TRUE), format(values, digits = 15, trim = TRUE),
-                            name, if (is.null(control)) NULL else format(control, digits = 15, trim = TRUE)))
+    labels <- format(values, digits = 15, trim = TRUE)
+    out <- binary_treatment(labels, labels, name,
+                            if (is.null(control)) NULL else format(control, digits = 15, trim = TRUE))
+    out$d <- as.double(x == values[match(out$levels[2L], labels)])
+    return(out)
   }
   if (length(values) < 2L) {
     fd_abort("constant", c("The treatment column {.field {name}} has a single value ({.val {values}}).",
