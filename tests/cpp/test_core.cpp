@@ -1,7 +1,8 @@
 // Standalone tests of the C++ core, compiled without R (the core must not need R headers):
 //   g++ -std=c++17 -fopenmp -I src -I <Eigen include dir> src/core/*/*.cpp tests/cpp/test_core.cpp
 // Checks closed-form values: per-fold least squares against normal equations solved directly,
-// inference formulas on hand-computable scores, the AUC with ties, fold-plan invariants and
+// inference formulas on hand-computable scores (with the G / (G - 1) cluster correction), the
+// data view with and without standardisation, the AUC with ties, fold-plan invariants and
 // thread-count invariance of a cross-fit.
 #include <cmath>
 #include <cstdio>
@@ -123,6 +124,26 @@ void test_inference() {
   const std::vector<int> pairs = {0, 0, 1, 1};
   const fastdml::DmlEstimate clustered = fastdml::DmlInference(pairs.data(), 2).estimate(scores);
   check_near(clustered.se_rep[0], std::sqrt(9.0 + 9.0) / 4.0, 1e-14, "cluster sums");
+  fastdml::DmlInferenceOptions corrected;
+  corrected.cluster_correction = true;
+  const fastdml::DmlEstimate small_sample =
+      fastdml::DmlInference(pairs.data(), 2, corrected).estimate(scores);
+  check_near(small_sample.se_rep[0], clustered.se_rep[0] * std::sqrt(2.0), 1e-14,
+             "G / (G - 1) cluster correction");
+}
+
+void test_data_view_standardization() {
+  const std::vector<double> X = {1, 2, 3, 4, 10, 10, 20, 20};  // 4 x 2, column-major
+  const std::vector<int> rows = {0, 1, 2, 3};
+  Eigen::MatrixXd block(4, 3);
+  fastdml::DataView standardised(X.data(), 4, 2, fastdml::TaskRunner(1));
+  standardised.fill_design(rows.data(), 4, block);
+  check_near(block.col(1).mean(), 0.0, 1e-14, "standardised column has mean 0");
+  check_near(block.col(2).squaredNorm() / 3.0, 1.0, 1e-14, "standardised column has sd 1");
+  fastdml::DataView raw(X.data(), 4, 2, fastdml::TaskRunner(1), false);
+  raw.fill_design(rows.data(), 4, block);
+  check(block(0, 0) == 1.0 && block(2, 1) == 3.0 && block(3, 2) == 20.0,
+        "a view without standardisation uses the columns as they are");
 }
 
 void test_auc_with_ties() {
@@ -169,6 +190,7 @@ int main() {
   test_fold_plan();
   test_linear_crossfit();
   test_inference();
+  test_data_view_standardization();
   test_auc_with_ties();
   test_logistic_threads();
   std::printf("%d passed, %d failed\n", passes, failures);
