@@ -61,7 +61,7 @@ show("dml_irm ATE external nuisances", refit)
 # Baselines: full-sample fits in C++.
 for (threads in c(1L, 2L)) {
   est <- ipw(spec, learner = lrn_logistic(ridge = 1), trim = 0.05, num.threads = threads)
-  stopifnot(is.finite(est$estimate), all(est$propensity > 0 & est$propensity < 1))
+  stopifnot(is.finite(coef(est)), all(est$propensity > 0 & est$propensity < 1))
   cat(sprintf("%-44s estimate %8.4f\n", sprintf("ipw [%d threads]", threads), tidy(est)$estimate))
   est <- t_learner(spec, learner = lrn_linear(ridge = 1), num.threads = threads)
   cat(sprintf("%-44s estimate %8.4f\n", sprintf("t_learner [%d threads]", threads), tidy(est)$estimate))
@@ -70,6 +70,20 @@ for (threads in c(1L, 2L)) {
 est <- t_learner(spec, learner = lrn_linear(ridge = 1), n_boot = 3, seed = 1, num.threads = 2)
 stopifnot(is.finite(tidy(est)$std.error))
 cat("t_learner with 3 bootstrap draws: ok\n")
+
+# More covariates than rows: ridge on the principal axes (a view without standardisation), and
+# the G / (G - 1) cluster correction.
+set.seed(5)
+wide <- as.data.frame(matrix(rnorm(60 * 90), 60, 90))
+wide$d <- rbinom(60, 1, 0.5)
+wide$y <- wide$d + wide$V1 + rnorm(60)
+spec_wide <- causal_data(wide, "y", "d")
+fit <- suppressWarnings(dml_irm(spec_wide, n_folds = 3, seed = 1, num.threads = 2))
+show("dml_irm p > n (ridge, principal axes)", fit)
+est <- suppressWarnings(ipw(spec_wide, num.threads = 2))
+stopifnot(is.finite(coef(est)))
+fit <- dml_plr(spec_cw, n_folds = 3, seed = 3, cluster_correction = TRUE, num.threads = 2)
+show("dml_plr cluster_correction", fit)
 
 rm(list = ls())
 invisible(gc())
