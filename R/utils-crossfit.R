@@ -1,9 +1,10 @@
-# Cross-fitting of nuisance functions; returns the predictions and the definitions as fitted
-# (built-in learners may be switched to ridge, see builtin_design()). `defs` is a named list of nuisance definitions
+# Cross-fitting of nuisance functions. `defs` is a named list of nuisance definitions
 # list(learner, target, target_name, mask, subset): the learner is fitted on the training rows
 # of each (repetition, fold) where the integer 0/1 `mask` is 1 (all rows when NULL) and
-# predicts every held-out row. Built-in learners sharing a learner and a mask are fitted together in one
-# threaded C++ call; R learners (lrn_custom) run fold by fold here with the same folds.
+# predicts every held-out row. Built-in learners sharing a learner and a mask are fitted
+# together in one threaded C++ call; R learners (lrn_custom) run fold by fold here with the
+# same folds. Returns the predictions and the definitions as fitted (built-in learners may be
+# switched to ridge, see builtin_design()).
 crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   for (name in names(defs)) check_classifier_target(defs[[name]], name)
   out <- stats::setNames(vector("list", length(defs)), names(defs))
