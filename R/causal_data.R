@@ -133,15 +133,17 @@ check_spec <- function(spec, arg = "spec") {
   invisible(spec)
 }
 
-# A fastdml_data object edited by hand must still hold what causal_data() guarantees (the
-# values of X are not scanned again: a non-finite result is caught after the fit).
+# A fastdml_data object edited by hand must still hold what causal_data() guarantees (X is
+# scanned for NA only, the cheapest pass; an infinite value gives a non-finite result, which
+# is warned after the fit).
 check_spec_fields <- function(spec, arg) {
   n <- spec$n
   all_finite <- function(x) is.finite(sum(x)) || all(is.finite(x))  # one cheap pass usually
   finite_vector <- function(x) is.double(x) && length(x) == n && all_finite(x)
   problem <- if (!is.numeric(n) || length(n) != 1L || !is.finite(n) || n < 2) {
     "n"
-  } else if (!is.matrix(spec$X) || !is.double(spec$X) || nrow(spec$X) != n || ncol(spec$X) < 1L) {
+  } else if (!is.matrix(spec$X) || !is.double(spec$X) || nrow(spec$X) != n || ncol(spec$X) < 1L ||
+             anyNA(spec$X)) {
     "X"
   } else if (!finite_vector(spec$y)) {
     "y"
