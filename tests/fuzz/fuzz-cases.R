@@ -814,7 +814,9 @@ fz_case_baseline <- function(max_n) {
       est <- step(fun, fz_call(fun, c(list(spec = spec), a)))
       if (typo) check(FALSE, sprintf("%s(spec, lvel = 0.9): a misspelt argument is silently swallowed by `...`", fun))
     }
-    if (!fz_failed(est) && fun == "t_learner" && is.numeric(args$n_boot)) attr(est, "fz_n_boot") <- as.integer(args$n_boot)
+    if (!fz_failed(est) && fun == "t_learner") {  # n_boot defaults to 0 (no standard error)
+      attr(est, "fz_n_boot") <- if (is.numeric(args$n_boot)) as.integer(args$n_boot) else 0L
+    }
     if (!fz_failed(est) && fun == "diff_in_means" && !via_table) {
       w <- if (is.null(spec$weights)) rep(1, spec$n) else spec$weights
       direct <- sum((w * spec$y)[spec$d == 1]) / sum(w[spec$d == 1]) - sum((w * spec$y)[spec$d == 0]) / sum(w[spec$d == 0])
