@@ -27,6 +27,15 @@ ref_ridge_crossfit <- function(X, y, d, folds, lambda) {
   list(l = ref_l, m = ref_m)
 }
 
+# PLR with ridge learners of penalty lambda (outcome linear, treatment logistic) against it.
+expect_ridge_matches_reference <- function(spec, X, folds, lambda) {
+  fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
+                 learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
+  ref <- ref_ridge_crossfit(X, spec$y, spec$d, folds[, 1], lambda)
+  expect_equal(nuisances(fit)$l[, 1], ref$l, tolerance = 1e-8)
+  expect_equal(nuisances(fit)$m[, 1], ref$m, tolerance = 1e-8)
+}
+
 test_that("lrn_linear matches lm() fold by fold, on all rows and on one arm", {
   df <- make_test_data(n = 500, p = 5, seed = 3)
   df$x5 <- df$x5 * 1e4 + 5e4   # badly scaled column, like income
@@ -50,12 +59,7 @@ test_that("ridge learners solve the penalised problems on standardised covariate
   df <- make_test_data(n = 300, p = 3, seed = 4)
   spec <- test_spec(df)
   folds <- make_folds(spec, 3, seed = 2)
-  lambda <- 5
-  fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
-                 learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
-  ref <- ref_ridge_crossfit(as.matrix(df[, c("x1", "x2", "x3")]), df$y, df$d, folds[, 1], lambda)
-  expect_equal(nuisances(fit)$l[, 1], ref$l, tolerance = 1e-8)
-  expect_equal(nuisances(fit)$m[, 1], ref$m, tolerance = 1e-8)
+  expect_ridge_matches_reference(spec, as.matrix(df[, c("x1", "x2", "x3")]), folds, lambda = 5)
 })
 
 test_that("lrn_custom runs any R model with the same folds", {
@@ -127,12 +131,7 @@ test_that("ridge with p >= n runs on the principal axes and equals ridge on the 
   df$y <- df$d + X[, 1] + rnorm(n)
   spec <- causal_data(df, "y", "d")
   folds <- make_folds(spec, 3, seed = 1)
-  lambda <- 7
-  fit <- dml_plr(spec, learner_outcome = lrn_linear(ridge = lambda),
-                 learner_treatment = lrn_logistic(ridge = lambda), folds = folds)
-  ref <- ref_ridge_crossfit(X, df$y, df$d, folds[, 1], lambda)
-  expect_equal(nuisances(fit)$l[, 1], ref$l, tolerance = 1e-8)
-  expect_equal(nuisances(fit)$m[, 1], ref$m, tolerance = 1e-8)
+  expect_ridge_matches_reference(spec, X, folds, lambda = 7)
 })
 
 test_that("custom learners' output is validated and their errors located", {
