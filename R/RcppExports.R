@@ -17,15 +17,15 @@
     .Call(`_fastdml_fastdml_quality`, targets, predictions, masks, folds, num_threads)
 }
 
-.fastdml_plr_score <- function(y, d, weights, l, m, g, score) {
-    .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score)
+.fastdml_plr_score <- function(y, d, weights, l, m, g, score, num_threads) {
+    .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score, num_threads)
 }
 
-.fastdml_irm_score <- function(y, d, weights, g0, g1, m, estimand, trim, normalize) {
-    .Call(`_fastdml_fastdml_irm_score`, y, d, weights, g0, g1, m, estimand, trim, normalize)
+.fastdml_irm_score <- function(y, d, weights, g0, g1, m, estimand, trim, normalize, num_threads) {
+    .Call(`_fastdml_fastdml_irm_score`, y, d, weights, g0, g1, m, estimand, trim, normalize, num_threads)
 }
 
-.fastdml_inference <- function(psi_a, psi_b, cluster, n_clusters, cluster_correction) {
-    .Call(`_fastdml_fastdml_inference`, psi_a, psi_b, cluster, n_clusters, cluster_correction)
+.fastdml_inference <- function(psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads) {
+    .Call(`_fastdml_fastdml_inference`, psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads)
 }
 

@@ -72,7 +72,8 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
   }
   clipped <- check_overlap(m, spec$d, estimand, trim)
   scores <- core_call(.fastdml_irm_score(spec$y, spec$d, spec$weights, fitted$preds$g0,
-                                         fitted$preds$g1, m, estimand, trim, normalize))
+                                         fitted$preds$g1, m, estimand, trim, normalize,
+                                         setup$num_threads))
   new_dml_fit("dml_irm", spec, scores, fitted,
               list(model = "IRM", estimand = estimand, score = estimand, trim = trim,
                    normalize = normalize, clipped_share = clipped, call = match.call()),

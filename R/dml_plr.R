@@ -61,7 +61,8 @@ dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lr
     fitted$defs$g <- nuisance_def(fitted$defs$l$learner, spec$y, spec$outcome)
   }
   p <- fitted$preds
-  scores <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score))
+  scores <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score,
+                                         setup$num_threads))
   new_dml_fit("dml_plr", spec, scores, fitted,
               list(model = "PLR", estimand = "PLR", score = score,
                    treatment_residual_share = residual_share, call = match.call()), setup)
@@ -70,8 +71,9 @@ dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lr
 # IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.
 crossfit_g <- function(spec, setup, preds, learner) {
   initial <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, preds$l, preds$m, NULL,
-                                          "partialling out"))
-  theta0 <- core_call(.fastdml_inference(initial$psi_a, initial$psi_b, NULL, 0L, FALSE))$theta_rep
+                                          "partialling out", setup$num_threads))
+  theta0 <- core_call(.fastdml_inference(initial$psi_a, initial$psi_b, NULL, 0L, FALSE,
+                                         setup$num_threads))$theta_rep
   g <- matrix(NA_real_, spec$n, ncol(setup$folds))
   for (s in seq_len(ncol(setup$folds))) {
     def <- list(g = nuisance_def(learner, spec$y - theta0[s] * spec$d, spec$outcome))

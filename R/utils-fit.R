@@ -49,7 +49,7 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
   inf <- core_call(.fastdml_inference(scores$psi_a, scores$psi_b,
                                       if (is.null(cluster)) NULL else cluster - 1L,
                                       if (is.null(cluster)) 0L else max(cluster),
-                                      setup$cluster_correction))
+                                      setup$cluster_correction, setup$num_threads))
   num_threads <- setup$num_threads
   fit <- c(list(
     coefficients = stats::setNames(inf$theta, spec$treatment),

@@ -67,8 +67,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fastdml_plr_score
-Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score);
-RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP) {
+Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score, int num_threads);
+RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -79,13 +79,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type m(mSEXP);
     Rcpp::traits::input_parameter< SEXP >::type g(gSEXP);
     Rcpp::traits::input_parameter< std::string >::type score(scoreSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_plr_score(y, d, weights, l, m, g, score));
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_plr_score(y, d, weights, l, m, g, score, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // fastdml_irm_score
-Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix g0, SEXP g1, Rcpp::NumericMatrix m, std::string estimand, double trim, bool normalize);
-RcppExport SEXP _fastdml_fastdml_irm_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP g0SEXP, SEXP g1SEXP, SEXP mSEXP, SEXP estimandSEXP, SEXP trimSEXP, SEXP normalizeSEXP) {
+Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix g0, SEXP g1, Rcpp::NumericMatrix m, std::string estimand, double trim, bool normalize, int num_threads);
+RcppExport SEXP _fastdml_fastdml_irm_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP g0SEXP, SEXP g1SEXP, SEXP mSEXP, SEXP estimandSEXP, SEXP trimSEXP, SEXP normalizeSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -98,13 +99,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type estimand(estimandSEXP);
     Rcpp::traits::input_parameter< double >::type trim(trimSEXP);
     Rcpp::traits::input_parameter< bool >::type normalize(normalizeSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_irm_score(y, d, weights, g0, g1, m, estimand, trim, normalize));
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_irm_score(y, d, weights, g0, g1, m, estimand, trim, normalize, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // fastdml_inference
-Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster, int n_clusters, bool cluster_correction);
-RcppExport SEXP _fastdml_fastdml_inference(SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP cluster_correctionSEXP) {
+Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster, int n_clusters, bool cluster_correction, int num_threads);
+RcppExport SEXP _fastdml_fastdml_inference(SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP cluster_correctionSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -113,7 +115,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
     Rcpp::traits::input_parameter< int >::type n_clusters(n_clustersSEXP);
     Rcpp::traits::input_parameter< bool >::type cluster_correction(cluster_correctionSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_inference(psi_a, psi_b, cluster, n_clusters, cluster_correction));
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_inference(psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -123,9 +126,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
-    {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 7},
-    {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 9},
-    {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 5},
+    {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
+    {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
+    {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 6},
     {NULL, NULL, 0}
 };
 

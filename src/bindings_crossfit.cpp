@@ -1,7 +1,6 @@
 // Rcpp glue for cross-fitting: maps R memory (X, folds, targets, masks) into the core without
 // copies, builds the learners from their R specifications and runs the CrossFitter.
 #include <RcppEigen.h>
-#include <R_ext/Utils.h>
 
 #include <memory>
 #include <string>
@@ -9,6 +8,7 @@
 #include "core/crossfit/cross_fitter.h"
 #include "core/learners/linear_learner.h"
 #include "core/learners/logistic_learner.h"
+#include "bindings_interrupt.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -16,12 +16,8 @@
 
 namespace {
 
-void check_interrupt_unsafe(void*) { R_CheckUserInterrupt(); }
-
-class RInterruptChecker : public fastdml::InterruptChecker {
- public:
-  bool interrupted() override { return R_ToplevelExec(check_interrupt_unsafe, nullptr) == FALSE; }
-};
+using fastdml_bindings::interruptible;
+using fastdml_bindings::RInterruptChecker;
 
 std::shared_ptr<const fastdml::Learner> make_learner(const Rcpp::List& spec) {
   const std::string kind = Rcpp::as<std::string>(spec["kind"]);
@@ -50,7 +46,7 @@ fastdml::NuisanceGroup as_group(const Rcpp::List& group, int n, int n_cols, Rcpp
   for (R_xlen_t t = 0; t < targets.size(); ++t) {
     Rcpp::NumericVector target = targets[t];
     if (target.size() != n) Rcpp::stop("target length differs from nrow(X)");
-    Rcpp::NumericMatrix prediction(n, n_cols);
+    Rcpp::NumericMatrix prediction = Rcpp::no_init_matrix(n, n_cols);
     std::fill(prediction.begin(), prediction.end(), NA_REAL);
     core.targets.push_back(REAL(target));
     core.predictions.push_back(REAL(prediction));
@@ -67,7 +63,6 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
   fastdml::FoldPlan plan(INTEGER(folds), folds.nrow(), folds.ncol());
   RInterruptChecker checker;
   fastdml::TaskRunner runner(num_threads, &checker);
-  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
   std::vector<fastdml::NuisanceGroup> core_groups;
   Rcpp::List results(groups.size());
   for (R_xlen_t g = 0; g < groups.size(); ++g) {
@@ -75,11 +70,10 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
     core_groups.push_back(as_group(groups[g], X.nrow(), plan.n_rep(), outputs));
     results[g] = outputs;
   }
-  try {
+  interruptible([&] {
+    fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
     fastdml::CrossFitter(data, plan, runner).run(core_groups);
-  } catch (const fastdml::Interrupted&) {
-    throw Rcpp::internal::InterruptedException();
-  }
+  });
   return results;
 }
 
@@ -88,15 +82,14 @@ Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_
                               bool standardize) {
   RInterruptChecker checker;
   fastdml::TaskRunner runner(num_threads, &checker);
-  fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
   Rcpp::List outputs;
   fastdml::NuisanceGroup core = as_group(group, X.nrow(), 1, outputs);
-  fastdml::CrossFitProblem problem{&data, nullptr, core.targets, core.train_mask, core.predictions};
-  try {
+  interruptible([&] {
+    fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
+    fastdml::CrossFitProblem problem{&data, nullptr, core.targets, core.train_mask,
+                                     core.predictions};
     core.learner->fit_predict_full(problem, runner);
-  } catch (const fastdml::Interrupted&) {
-    throw Rcpp::internal::InterruptedException();
-  }
+  });
   return outputs;
 }
 

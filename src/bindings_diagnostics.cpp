@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/diagnostics/prediction_quality.h"
+#include "bindings_interrupt.h"
 
 namespace {
 double na_if_nan(double x) { return std::isnan(x) ? NA_REAL : x; }
@@ -24,8 +25,10 @@ Rcpp::List fastdml_quality(Rcpp::List targets, Rcpp::List predictions, Rcpp::Lis
     SEXP mask = masks[j];
     nuisances.emplace_back(REAL(target), REAL(prediction), Rf_isNull(mask) ? nullptr : INTEGER(mask));
   }
-  const auto tables = fastdml::PredictionQuality::compute_all(nuisances, plan,
-                                                              fastdml::TaskRunner(num_threads));
+  fastdml_bindings::RInterruptChecker checker;
+  const fastdml::TaskRunner runner(num_threads, &checker);
+  const auto tables = fastdml_bindings::interruptible(
+      [&] { return fastdml::PredictionQuality::compute_all(nuisances, plan, runner); });
   Rcpp::List out(tables.size());
   for (size_t j = 0; j < tables.size(); ++j) {
     const auto& rows = tables[j];

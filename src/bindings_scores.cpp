@@ -1,5 +1,6 @@
 // Rcpp glue for scores and inference: maps y, d, weights and nuisance matrices, evaluates the
-// model's score struct and the DML inference, and returns plain R lists.
+// model's score struct and the DML inference (repetitions as tasks on num_threads threads,
+// interruptible), and returns plain R lists.
 #include <RcppEigen.h>
 
 #include <string>
@@ -7,6 +8,7 @@
 #include "core/inference/dml_inference.h"
 #include "core/scores/irm_score.h"
 #include "core/scores/plr_score.h"
+#include "bindings_interrupt.h"
 
 namespace {
 
@@ -22,40 +24,50 @@ Rcpp::List as_list(const fastdml::ScoreElements& scores) {
 // [[Rcpp::export(.fastdml_plr_score)]]
 Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights,
                              Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g,
-                             std::string score) {
+                             std::string score, int num_threads) {
   fastdml::PlrOptions options;
   options.score = score == "IV-type" ? fastdml::PlrScoreType::kIvType
                                      : fastdml::PlrScoreType::kPartiallingOut;
   fastdml::PlrNuisances nuisances{REAL(l), REAL(m), optional_real(g)};
-  return as_list(fastdml::PlrScore(options).compute(REAL(y), REAL(d), optional_real(weights),
-                                                    y.size(), l.ncol(), nuisances));
+  fastdml_bindings::RInterruptChecker checker;
+  const fastdml::TaskRunner runner(num_threads, &checker);
+  return as_list(fastdml_bindings::interruptible([&] {
+    return fastdml::PlrScore(options).compute(REAL(y), REAL(d), optional_real(weights), y.size(),
+                                              l.ncol(), nuisances, runner);
+  }));
 }
 
 // [[Rcpp::export(.fastdml_irm_score)]]
 Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights,
                              Rcpp::NumericMatrix g0, SEXP g1,
                              Rcpp::NumericMatrix m, std::string estimand, double trim,
-                             bool normalize) {
+                             bool normalize, int num_threads) {
   fastdml::IrmOptions options;
   options.estimand = estimand == "ATT" ? fastdml::IrmEstimand::kAtt : fastdml::IrmEstimand::kAte;
   options.trim = trim;
   options.normalize = normalize;
   fastdml::IrmNuisances nuisances{REAL(g0), optional_real(g1), REAL(m)};
-  return as_list(fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights),
-                                                    y.size(), m.ncol(), nuisances));
+  fastdml_bindings::RInterruptChecker checker;
+  const fastdml::TaskRunner runner(num_threads, &checker);
+  return as_list(fastdml_bindings::interruptible([&] {
+    return fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights), y.size(),
+                                              m.ncol(), nuisances, runner);
+  }));
 }
 
 // [[Rcpp::export(.fastdml_inference)]]
 Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster,
-                             int n_clusters, bool cluster_correction) {
+                             int n_clusters, bool cluster_correction, int num_threads) {
   const int n = psi_a.nrow(), n_rep = psi_a.ncol();
   fastdml::ScoreElements scores{fastdml::ConstMatrixMap(REAL(psi_a), n, n_rep),
                                 fastdml::ConstMatrixMap(REAL(psi_b), n, n_rep)};
   const int* ids = Rf_isNull(cluster) ? nullptr : INTEGER(cluster);
   fastdml::DmlInferenceOptions options;
   options.cluster_correction = cluster_correction;
-  const fastdml::DmlEstimate est =
-      fastdml::DmlInference(ids, n_clusters, options).estimate(scores);
+  fastdml_bindings::RInterruptChecker checker;
+  const fastdml::TaskRunner runner(num_threads, &checker);
+  const fastdml::DmlEstimate est = fastdml_bindings::interruptible(
+      [&] { return fastdml::DmlInference(ids, n_clusters, options).estimate(scores, runner); });
   return Rcpp::List::create(Rcpp::Named("theta") = est.theta, Rcpp::Named("se") = est.se,
                             Rcpp::Named("theta_rep") = Rcpp::wrap(est.theta_rep),
                             Rcpp::Named("se_rep") = Rcpp::wrap(est.se_rep));

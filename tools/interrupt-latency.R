@@ -7,8 +7,8 @@ source("tests/testthat/helper-interrupt.R")
 
 session <- interrupt_session()
 fits <- list(
-  "PLR, lrn_linear (C++)" = function() dml_plr(spec, n_rep = 100, seed = 1, num.threads = 2),
-  "IRM, lrn_logistic (C++)" = function() dml_irm(spec, n_rep = 30, seed = 1, num.threads = 2),
+  "PLR, lrn_linear (C++)" = function() dml_plr(spec, folds = folds_60, num.threads = 2),
+  "IRM, lrn_logistic (C++)" = function() dml_irm(spec, folds = folds_20, num.threads = 2),
   "PLR, lrn_custom (R lm.fit)" = function() {
     lm_learner <- lrn_custom(function(x, y) stats::lm.fit(cbind(1, x), y)$coefficients,
                              function(model, x) drop(cbind(1, x) %*% model))

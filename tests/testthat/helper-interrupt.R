@@ -7,7 +7,9 @@ cpu_seconds <- function(pid) {
 }
 
 # A callr session with fastdml loaded and a 10^6 x 20 binary-treatment spec `spec` (plus its
-# first 50,000 rows as `small`), built inside the session from a seed.
+# first 50,000 rows as `small`), built inside the session from a seed, and fold plans with 20
+# and 60 repetitions drawn beforehand (`folds_20`, `folds_60`), so that a timed fit enters the
+# C++ cross-fit at once.
 interrupt_session <- function() {
   session <- callr::r_session$new(options = callr::r_session_options(libpath = .libPaths()))
   session$run(function() {
@@ -19,6 +21,8 @@ interrupt_session <- function() {
     df <- data.frame(X, d = d, y = d + X[, 2] + stats::rnorm(n))
     assign("spec", causal_data(df, "y", "d"), globalenv())
     assign("small", causal_data(df[1:50000, ], "y", "d"), globalenv())
+    assign("folds_20", make_folds(spec, 5, 20, seed = 1), globalenv())
+    assign("folds_60", make_folds(spec, 5, 60, seed = 1), globalenv())
     invisible()
   })
   session

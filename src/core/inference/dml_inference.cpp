@@ -23,13 +23,13 @@ DmlInference::DmlInference(const int* cluster, int n_clusters, const DmlInferenc
   }
 }
 
-DmlEstimate DmlInference::estimate(const ScoreElements& scores) const {
+DmlEstimate DmlInference::estimate(const ScoreElements& scores, const TaskRunner& runner) const {
   const int n = static_cast<int>(scores.psi_a.rows());
   const int n_rep = static_cast<int>(scores.psi_a.cols());
   DmlEstimate out;
   out.theta_rep.resize(n_rep);
   out.se_rep.resize(n_rep);
-  for (int s = 0; s < n_rep; ++s) {
+  runner.run(n_rep, [&](int s) {
     const double J = scores.psi_a.col(s).mean();
     if (!(std::abs(J) > 0.0)) throw std::runtime_error("DmlInference: mean(psi_a) is zero");
     const double theta = -scores.psi_b.col(s).mean() / J;
@@ -45,7 +45,7 @@ DmlEstimate DmlInference::estimate(const ScoreElements& scores) const {
     }
     out.theta_rep[s] = theta;
     out.se_rep[s] = std::sqrt(sum_sq) / (n * std::abs(J));
-  }
+  });
   out.theta = median(out.theta_rep);
   Eigen::VectorXd spread(n_rep);
   for (int s = 0; s < n_rep; ++s) {

@@ -28,7 +28,9 @@ class DmlInference {
   // cluster: n ids in 0..n_clusters-1, or nullptr for independent rows.
   DmlInference(const int* cluster, int n_clusters,
                const DmlInferenceOptions& options = DmlInferenceOptions());
-  DmlEstimate estimate(const ScoreElements& scores) const;
+  // Repetitions run as tasks of `runner`.
+  DmlEstimate estimate(const ScoreElements& scores,
+                       const TaskRunner& runner = TaskRunner::serial()) const;
 
  private:
   const int* cluster_;

@@ -23,7 +23,8 @@ Eigen::VectorXd IrmScore::effective_propensity(const Eigen::VectorXd& d, const E
 }
 
 ScoreElements IrmScore::compute(const double* y, const double* d, const double* weights, int n,
-                                int n_rep, const IrmNuisances& nuisances) const {
+                                int n_rep, const IrmNuisances& nuisances,
+                                const TaskRunner& runner) const {
   if (nuisances.g0 == nullptr || nuisances.m == nullptr ||
       (options_.estimand == IrmEstimand::kAte && nuisances.g1 == nullptr)) {
     throw std::invalid_argument("IrmScore: missing nuisance predictions");
@@ -34,7 +35,7 @@ ScoreElements IrmScore::compute(const double* y, const double* d, const double* 
   const Eigen::VectorXd w_vector = normalised_weights(weights, n);
   const Eigen::ArrayXd w = w_vector.array();
   ScoreElements out{Eigen::MatrixXd(n, n_rep), Eigen::MatrixXd(n, n_rep)};
-  for (int s = 0; s < n_rep; ++s) {
+  runner.run(n_rep, [&](int s) {
     const long long offset = static_cast<long long>(s) * n;
     const Eigen::ArrayXd m = effective_propensity(D, w_vector, nuisances.m + offset, n).array();
     const Eigen::ArrayXd g0 = ConstVectorMap(nuisances.g0 + offset, n).array();
@@ -50,7 +51,7 @@ ScoreElements IrmScore::compute(const double* y, const double* d, const double* 
           (w * (Da * (Y - g0) / p - m * (1.0 - Da) * (Y - g0) / (p * (1.0 - m)))).matrix();
       out.psi_a.col(s) = (-w * Da / p).matrix();
     }
-  }
+  });
   return out;
 }
 

@@ -29,8 +29,10 @@ struct IrmNuisances {
 class IrmScore {
  public:
   explicit IrmScore(const IrmOptions& options);
+  // Repetitions run as tasks of `runner` (each writes its own columns).
   ScoreElements compute(const double* y, const double* d, const double* weights, int n, int n_rep,
-                        const IrmNuisances& nuisances) const;
+                        const IrmNuisances& nuisances,
+                        const TaskRunner& runner = TaskRunner::serial()) const;
   // The propensities used in the score: clipped and, with normalize, Hajek-normalised with
   // the observation weights w (normalised to mean one).
   Eigen::VectorXd effective_propensity(const Eigen::VectorXd& d, const Eigen::VectorXd& w,

@@ -4,7 +4,8 @@
 namespace fastdml {
 
 ScoreElements PlrScore::compute(const double* y, const double* d, const double* weights, int n,
-                                int n_rep, const PlrNuisances& nuisances) const {
+                                int n_rep, const PlrNuisances& nuisances,
+                                const TaskRunner& runner) const {
   if (nuisances.l == nullptr || nuisances.m == nullptr) {
     throw std::invalid_argument("PlrScore: nuisances l and m are required");
   }
@@ -15,7 +16,7 @@ ScoreElements PlrScore::compute(const double* y, const double* d, const double* 
   const Eigen::VectorXd w = normalised_weights(weights, n);
   const ConstMatrixMap l(nuisances.l, n, n_rep), m(nuisances.m, n, n_rep);
   ScoreElements out{Eigen::MatrixXd(n, n_rep), Eigen::MatrixXd(n, n_rep)};
-  for (int s = 0; s < n_rep; ++s) {
+  runner.run(n_rep, [&](int s) {
     const Eigen::ArrayXd v = (D - m.col(s)).array();
     if (options_.score == PlrScoreType::kPartiallingOut) {
       out.psi_a.col(s) = -(w.array() * v.square()).matrix();
@@ -25,7 +26,7 @@ ScoreElements PlrScore::compute(const double* y, const double* d, const double* 
       out.psi_a.col(s) = -(w.array() * v * D.array()).matrix();
       out.psi_b.col(s) = (w.array() * v * (Y - g.col(s)).array()).matrix();
     }
-  }
+  });
   return out;
 }
 

@@ -24,8 +24,10 @@ struct PlrNuisances {
 class PlrScore {
  public:
   explicit PlrScore(const PlrOptions& options) : options_(options) {}
+  // Repetitions run as tasks of `runner` (each writes its own columns).
   ScoreElements compute(const double* y, const double* d, const double* weights, int n, int n_rep,
-                        const PlrNuisances& nuisances) const;
+                        const PlrNuisances& nuisances,
+                        const TaskRunner& runner = TaskRunner::serial()) const;
 
  private:
   PlrOptions options_;

@@ -1,12 +1,15 @@
 // ScoreElements: a linear orthogonal score psi = psi_a * theta + psi_b evaluated at every row
 // and repetition (n x S matrices; DESIGN.md §4). Every model's score struct produces these;
 // inference, sensitivity and diagnostics consume them. Observation weights enter scores
-// normalised to mean one.
+// normalised to mean one. Score structs evaluate the repetitions as tasks of a TaskRunner (in
+// parallel, and interruptible between repetitions).
 #ifndef FASTDML_SCORES_SCORE_ELEMENTS_H
 #define FASTDML_SCORES_SCORE_ELEMENTS_H
 
 #include <Eigen/Dense>
 #include <stdexcept>
+
+#include "core/util/task_runner.h"
 
 namespace fastdml {
 
