@@ -147,7 +147,7 @@ check_spec_fields <- function(spec, arg) {
     "X"
   } else if (!finite_vector(spec$y)) {
     "y"
-  } else if (!finite_vector(spec$d) || (identical(spec$treatment_type, "binary") && !all(spec$d %in% c(0, 1)))) {
+  } else if (!finite_vector(spec$d) || (identical(spec$treatment_type, "binary") && !all(spec$d == 0 | spec$d == 1))) {
     "d"
   } else if (!is.null(spec$weights) && (!finite_vector(spec$weights) || any(spec$weights < 0))) {
     "weights"

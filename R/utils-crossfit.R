@@ -37,9 +37,10 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
 
 # Training rows of the smallest (repetition, fold) training sample allowed by a mask.
 min_training_rows <- function(folds, mask) {
-  allowed <- if (is.null(mask)) rep(TRUE, nrow(folds)) else mask == 1L
+  allowed <- if (is.null(mask)) NULL else mask == 1L
   min(vapply(seq_len(ncol(folds)), function(s) {
-    sum(allowed) - max(tabulate(folds[allowed, s], max(folds[, s])))
+    ids <- if (is.null(allowed)) folds[, s] else folds[allowed, s]
+    length(ids) - max(tabulate(ids))
   }, numeric(1)))
 }
 
