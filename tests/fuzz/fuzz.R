@@ -5,7 +5,7 @@
 #                             [--inprocess] [--report FILE] [--max-lines N]
 #   Rscript tests/fuzz/fuzz.R --case ID        # replay one case in this process, verbosely
 #
-# Cases are generated from --seed (see fuzz-cases.R) and run in batches in a callr::r_session
+# Cases are generated from --seed (see fz-util.R and the other fz-*.R parts) and run in batches in a callr::r_session
 # subprocess, so that a crash (the R process dies) or a hang (a case runs past --timeout
 # seconds, also inside C++) is detected and pinned to its case: the subprocess records which
 # case is running; a case past its time limit is a "hang" and its session is killed; after a
@@ -27,7 +27,8 @@ local({
   here <- if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1L]))) else getwd()
   assign("fuzz_dir", here, envir = globalenv())
 })
-source(file.path(fuzz_dir, "fuzz-cases.R"))
+fuzz_parts <- sort(Sys.glob(file.path(fuzz_dir, "fz-*.R")))
+for (part in fuzz_parts) source(part)
 
 parse_args <- function(args) {
   opt <- list(cases = 500L, seed = 1L, timeout = 60, batch = 50L, max_n = 3000L, case = NULL,
@@ -88,8 +89,8 @@ replay_case <- function(id, opt) {
   }
   for (v in r$violations) cat("WRONG:", v, "\n")
   for (m in r$modified) cat("MODIFIED: input", m, "\n")
-  cat("\nThe case body is fz_case_*() in tests/fuzz/fuzz-cases.R; to debug interactively:\n",
-      sprintf("  source('tests/fuzz/fuzz-cases.R'); case <- fuzz_make_case(%d); case$body  # then fuzz_run_case(%d)\n", id, id))
+  cat("\nThe case body is fz_case_*() in tests/fuzz/fz-cases.R; to debug interactively:\n",
+      sprintf("  for (f in Sys.glob('tests/fuzz/fz-*.R')) source(f); case <- fuzz_make_case(%d); case$body  # then fuzz_run_case(%d)\n", id, id))
   invisible(r)
 }
 
@@ -99,10 +100,10 @@ replay_case <- function(id, opt) {
 
 # Runs in the subprocess: every case of `ids`, one result file per case, the running case's
 # id in `progress` (rewritten when each case starts).
-batch_worker <- function(cases_file, ids, out_dir, timeout, max_n) {
+batch_worker <- function(case_files, ids, out_dir, timeout, max_n) {
   Sys.setenv(LANGUAGE = "en")
   env <- new.env()
-  sys.source(cases_file, envir = env)
+  for (file in case_files) sys.source(file, envir = env)
   for (pkg in c("fastdml", "data.table", "ggplot2")) suppressPackageStartupMessages(loadNamespace(pkg))
   for (id in ids) {
     writeLines(as.character(id), file.path(out_dir, "progress"))
@@ -139,7 +140,7 @@ run_in_session <- function(ids, out_dir, opt) {
   unlink(file.path(out_dir, c("progress", "stderr")))
   rs <- new_session(out_dir)
   on.exit(try(rs$kill(), silent = TRUE), add = TRUE)
-  rs$call(batch_worker, list(cases_file = file.path(fuzz_dir, "fuzz-cases.R"), ids = ids,
+  rs$call(batch_worker, list(case_files = fuzz_parts, ids = ids,
                              out_dir = out_dir, timeout = opt$timeout, max_n = opt$max_n))
   grace <- 10  # seconds past the per-case limit before the parent kills the subprocess
   current <- NA

@@ -5,13 +5,19 @@
 
 fuzz_dir <- function() testthat::test_path("..", "fuzz")
 
+# The fuzzer's parts (tests/fuzz/fz-*.R) sourced into a fresh environment.
+load_fuzzer <- function() {
+  env <- new.env()
+  for (file in sort(Sys.glob(file.path(fuzz_dir(), "fz-*.R")))) sys.source(file, envir = env)
+  env
+}
+
 test_that("fuzzer: no unclassed condition, no input modified in place, no hang", {
-  skip_if_not(file.exists(file.path(fuzz_dir(), "fuzz-cases.R")),
+  skip_if_not(file.exists(file.path(fuzz_dir(), "fz-runner.R")),
               "tests/fuzz/ is not available next to tests/testthat/")
   skip_if_not_installed("data.table")
   skip_if_not_installed("ggplot2")
-  env <- new.env()
-  sys.source(file.path(fuzz_dir(), "fuzz-cases.R"), envir = env)
+  env <- load_fuzzer()
 
   ids <- env$fuzz_case_ids(150L, seed = 20240611L)
   results <- env$fuzz_run(ids, timeout = 20, max_n = 400L)
@@ -28,11 +34,10 @@ test_that("fuzzer: no unclassed condition, no input modified in place, no hang",
 })
 
 test_that("fuzzer cases are reproducible from their seed", {
-  skip_if_not(file.exists(file.path(fuzz_dir(), "fuzz-cases.R")),
+  skip_if_not(file.exists(file.path(fuzz_dir(), "fz-runner.R")),
               "tests/fuzz/ is not available next to tests/testthat/")
   skip_if_not_installed("data.table")
-  env <- new.env()
-  sys.source(file.path(fuzz_dir(), "fuzz-cases.R"), envir = env)
+  env <- load_fuzzer()
   ids <- env$fuzz_case_ids(5L, seed = 1L)
   expect_identical(ids, env$fuzz_case_ids(5L, seed = 1L))
   expect_identical(ids[1:3], env$fuzz_case_ids(3L, seed = 1L))
