@@ -65,7 +65,7 @@ causal_data <- function(data, outcome, treatment, covariates = NULL, cluster = N
       fd_abort("argument", c("Give the treatment and covariates either in the formula or as {.arg treatment} and {.arg covariates}, not both.",
                              i = "The formula {.code y ~ d | x1 + x2} names all three."))
     }
-    parts <- formula_columns(formula, columns, n, c(cluster_name(cluster), cluster_name(weights)))
+    parts <- formula_columns(formula, columns, n, c(column_name_given(cluster), column_name_given(weights)))
     columns <- parts$columns
     outcome <- parts$outcome
     treatment <- parts$treatment
@@ -80,7 +80,7 @@ causal_data <- function(data, outcome, treatment, covariates = NULL, cluster = N
     fd_abort("column", c("The outcome and the treatment are the same column {.field {outcome}}.",
                          i = "Name two different columns."))
   }
-  roles <- c(cluster = cluster_name(cluster), weights = cluster_name(weights))
+  roles <- c(cluster = column_name_given(cluster), weights = column_name_given(weights))
   clash <- roles[roles %in% c(outcome, treatment)]
   if (length(clash)) {
     fd_abort("column", "Column {.field {clash[1]}} cannot be both the {names(clash)[1]} column and the outcome or treatment.")

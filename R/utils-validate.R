@@ -27,8 +27,9 @@ as_column_list <- function(data) {
        n = nrow(data))
 }
 
-# A single string names a column; anything else (a vector of values, NULL) does not.
-cluster_name <- function(x) if (is.character(x) && length(x) == 1L) x else NULL
+# A single string names a column (of `cluster` or `weights`); anything else (a vector of
+# values, NULL) does not.
+column_name_given <- function(x) if (is.character(x) && length(x) == 1L) x else NULL
 
 # Formula `outcome ~ treatment | covariates`. Bare names stay column names; expressions are
 # evaluated in the data (and the formula's environment) and added as columns named by their
@@ -285,7 +286,7 @@ binary_treatment <- function(labels, levels, name, control) {
 
 # `x` names a column of the table or holds the values (length n); returns the values and a label.
 column_or_vector <- function(x, what, columns, n) {
-  if (!is.null(cluster_name(x))) {
+  if (!is.null(column_name_given(x))) {
     check_column_name(x, what, columns)
     if (!is.atomic(columns[[x]])) {
       fd_abort("type", c("The {what} column {.field {x}} must hold one value per row.",
