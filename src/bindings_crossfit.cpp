@@ -16,8 +16,7 @@
 
 namespace {
 
-using fastdml_bindings::interruptible;
-using fastdml_bindings::RInterruptChecker;
+using fastdml_bindings::with_interruptible_runner;
 
 std::shared_ptr<const fastdml::Learner> make_learner(const Rcpp::List& spec) {
   const std::string kind = Rcpp::as<std::string>(spec["kind"]);
@@ -61,8 +60,6 @@ fastdml::NuisanceGroup as_group(const Rcpp::List& group, int n, int n_cols, Rcpp
 Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups,
                             int num_threads, bool standardize) {
   fastdml::FoldPlan plan(INTEGER(folds), folds.nrow(), folds.ncol());
-  RInterruptChecker checker;
-  fastdml::TaskRunner runner(num_threads, &checker);
   std::vector<fastdml::NuisanceGroup> core_groups;
   Rcpp::List results(groups.size());
   for (R_xlen_t g = 0; g < groups.size(); ++g) {
@@ -70,7 +67,7 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
     core_groups.push_back(as_group(groups[g], X.nrow(), plan.n_rep(), outputs));
     results[g] = outputs;
   }
-  interruptible([&] {
+  with_interruptible_runner(num_threads, [&](const fastdml::TaskRunner& runner) {
     fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
     fastdml::CrossFitter(data, plan, runner).run(core_groups);
   });
@@ -80,11 +77,9 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
 // [[Rcpp::export(.fastdml_fit_predict)]]
 Rcpp::List fastdml_fit_predict(Rcpp::NumericMatrix X, Rcpp::List group, int num_threads,
                               bool standardize) {
-  RInterruptChecker checker;
-  fastdml::TaskRunner runner(num_threads, &checker);
   Rcpp::List outputs;
   fastdml::NuisanceGroup core = as_group(group, X.nrow(), 1, outputs);
-  interruptible([&] {
+  with_interruptible_runner(num_threads, [&](const fastdml::TaskRunner& runner) {
     fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
     fastdml::CrossFitProblem problem{&data, nullptr, core.targets, core.train_mask,
                                      core.predictions};

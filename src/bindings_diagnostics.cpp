@@ -25,10 +25,10 @@ Rcpp::List fastdml_quality(Rcpp::List targets, Rcpp::List predictions, Rcpp::Lis
     SEXP mask = masks[j];
     nuisances.emplace_back(REAL(target), REAL(prediction), Rf_isNull(mask) ? nullptr : INTEGER(mask));
   }
-  fastdml_bindings::RInterruptChecker checker;
-  const fastdml::TaskRunner runner(num_threads, &checker);
-  const auto tables = fastdml_bindings::interruptible(
-      [&] { return fastdml::PredictionQuality::compute_all(nuisances, plan, runner); });
+  const auto tables =
+      fastdml_bindings::with_interruptible_runner(num_threads, [&](const auto& runner) {
+        return fastdml::PredictionQuality::compute_all(nuisances, plan, runner);
+      });
   Rcpp::List out(tables.size());
   for (size_t j = 0; j < tables.size(); ++j) {
     const auto& rows = tables[j];

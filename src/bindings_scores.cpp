@@ -29,9 +29,7 @@ Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP 
   options.score = score == "IV-type" ? fastdml::PlrScoreType::kIvType
                                      : fastdml::PlrScoreType::kPartiallingOut;
   fastdml::PlrNuisances nuisances{REAL(l), REAL(m), optional_real(g)};
-  fastdml_bindings::RInterruptChecker checker;
-  const fastdml::TaskRunner runner(num_threads, &checker);
-  return as_list(fastdml_bindings::interruptible([&] {
+  return as_list(fastdml_bindings::with_interruptible_runner(num_threads, [&](const auto& runner) {
     return fastdml::PlrScore(options).compute(REAL(y), REAL(d), optional_real(weights), y.size(),
                                               l.ncol(), nuisances, runner);
   }));
@@ -47,9 +45,7 @@ Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP 
   options.trim = trim;
   options.normalize = normalize;
   fastdml::IrmNuisances nuisances{REAL(g0), optional_real(g1), REAL(m)};
-  fastdml_bindings::RInterruptChecker checker;
-  const fastdml::TaskRunner runner(num_threads, &checker);
-  return as_list(fastdml_bindings::interruptible([&] {
+  return as_list(fastdml_bindings::with_interruptible_runner(num_threads, [&](const auto& runner) {
     return fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights), y.size(),
                                               m.ncol(), nuisances, runner);
   }));
@@ -64,10 +60,10 @@ Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_
   const int* ids = Rf_isNull(cluster) ? nullptr : INTEGER(cluster);
   fastdml::DmlInferenceOptions options;
   options.cluster_correction = cluster_correction;
-  fastdml_bindings::RInterruptChecker checker;
-  const fastdml::TaskRunner runner(num_threads, &checker);
-  const fastdml::DmlEstimate est = fastdml_bindings::interruptible(
-      [&] { return fastdml::DmlInference(ids, n_clusters, options).estimate(scores, runner); });
+  const fastdml::DmlEstimate est =
+      fastdml_bindings::with_interruptible_runner(num_threads, [&](const auto& runner) {
+        return fastdml::DmlInference(ids, n_clusters, options).estimate(scores, runner);
+      });
   return Rcpp::List::create(Rcpp::Named("theta") = est.theta, Rcpp::Named("se") = est.se,
                             Rcpp::Named("theta_rep") = Rcpp::wrap(est.theta_rep),
                             Rcpp::Named("se_rep") = Rcpp::wrap(est.se_rep));
