@@ -40,16 +40,15 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_line
                     seed = NULL, cluster_correction = FALSE,
                     num.threads = getOption("fastdml.num.threads", 2L)) {
   estimand <- arg_match(estimand, c("ATE", "ATT"), "estimand")
-  check_spec(spec)
-  if (spec$treatment_type != "binary") {
-    fd_abort("treatment", c("{.fn dml_irm} needs a binary treatment; {.field {spec$treatment}} is continuous.",
-                            i = "Use {.fn dml_plr} for a continuous treatment."))
-  }
   check_number(trim, "trim", 0, 0.5, hint = "The default 0.01 clips propensities to [0.01, 0.99].")
   check_flag(normalize, "normalize")
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
                      cluster_correction = cluster_correction)
+  if (spec$treatment_type != "binary") {
+    fd_abort("treatment", c("{.fn dml_irm} needs a binary treatment; {.field {spec$treatment}} is continuous.",
+                            i = "Use {.fn dml_plr} for a continuous treatment."))
+  }
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
   if (is.null(nuisances)) check_folds_have_both_arms(spec, setup$folds)

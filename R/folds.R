@@ -20,13 +20,13 @@
 #' table(folds[, 1], spec$d)
 #' @export
 make_folds <- function(spec, n_folds = 5L, n_rep = 1L, stratify = TRUE, seed = NULL) {
-  if (is_causal_data(spec)) {
-    check_spec(spec)
-    n <- spec$n
-  } else {
-    check_count(spec, "spec", 2L)
-    n <- as.integer(spec)
-  }
+  if (is_causal_data(spec)) check_spec(spec) else check_count(spec, "spec", 2L)
+  draw_folds(spec, n_folds, n_rep, stratify, seed)
+}
+
+# make_folds() for a spec already checked (the estimators' path).
+draw_folds <- function(spec, n_folds, n_rep, stratify, seed) {
+  n <- if (is_causal_data(spec)) spec$n else as.integer(spec)
   check_count(n_rep, "n_rep", 1L)
   check_count(n_folds, "n_folds", 2L)
   check_flag(stratify, "stratify")
@@ -76,7 +76,7 @@ check_count <- function(x, arg, min) {
 # The folds of a fit: user-supplied (vector or matrix, validated) or drawn. `given` says
 # whether n_folds / n_rep were passed explicitly: they must then agree with user folds.
 resolve_folds <- function(spec, folds, n_folds, n_rep, seed, given = c(n_folds = FALSE, n_rep = FALSE)) {
-  if (is.null(folds)) return(make_folds(spec, n_folds, n_rep, seed = seed))
+  if (is.null(folds)) return(draw_folds(spec, n_folds, n_rep, TRUE, seed))
   if (is.data.frame(folds)) folds <- as.matrix(folds)
   if (is.vector(folds) && !is.list(folds)) folds <- matrix(folds, ncol = 1L)
   if (!is.matrix(folds) || !is.numeric(folds) || nrow(folds) != spec$n) {
