@@ -17,7 +17,8 @@ void CrossFitter::run(const std::vector<NuisanceGroup>& groups) const {
     if (group.targets.size() != group.predictions.size() || group.targets.empty()) {
       throw std::invalid_argument("CrossFitter: one prediction buffer per target is needed");
     }
-    problems.push_back({&data_, &folds_, group.targets, group.train_mask, group.predictions});
+    problems.push_back({&data_, &folds_, group.targets, group.train_mask, group.predictions,
+                        group.weights, group.fit_info});
   }
   for (size_t g = 0; g < groups.size(); ++g) {
     states.push_back(groups[g].learner->prepare(problems[g], runner_));

@@ -20,6 +20,8 @@ struct NuisanceGroup {
   std::vector<const double*> targets;  // length n each
   const int* train_mask = nullptr;     // rows allowed in training (nullptr = all)
   std::vector<double*> predictions;    // n x n_rep output per target
+  const double* weights = nullptr;     // observation weights (nullptr = all 1)
+  std::vector<double*> fit_info;       // optional n_folds x n_rep output per target
 };
 
 class CrossFitter {

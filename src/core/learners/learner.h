@@ -24,6 +24,10 @@ struct CrossFitProblem {
   std::vector<const double*> targets;  // each of length n
   const int* train_mask;               // rows allowed in training (nullptr = all rows)
   std::vector<double*> predictions;    // one n x n_rep column-major output per target
+  const double* weights = nullptr;     // observation weights (nullptr = all 1)
+  // Optional, one per target: n_folds x n_rep values (column-major) a learner may report per
+  // fold, e.g. the number of boosting rounds kept; the first value for fit_predict_full.
+  std::vector<double*> fit_info;
 };
 
 class LearnerState {

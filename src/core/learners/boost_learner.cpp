@@ -1,0 +1,341 @@
+// BoostLearner: see boost_learner.h.
+#include "core/learners/boost_learner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "core/util/seeded_random.h"
+
+namespace fastdml {
+
+namespace {
+
+constexpr double kHessianFloor = 1e-16;
+constexpr double kShareFloor = 1e-6;
+
+struct BoostState : public LearnerState {
+  std::shared_ptr<const FeatureBins> bins;
+};
+
+double sigmoid(double f) {
+  const double e = std::exp(-std::abs(f));
+  return f >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+double softplus(double f) { return std::max(f, 0.0) + std::log1p(std::exp(-std::abs(f))); }
+
+// Softmax of the K raw scores f[0..K) into q[0..K).
+void softmax(const double* f, int k, double* q) {
+  const double top = *std::max_element(f, f + k);
+  double total = 0.0;
+  for (int c = 0; c < k; ++c) total += (q[c] = std::exp(f[c] - top));
+  for (int c = 0; c < k; ++c) q[c] /= total;
+}
+
+// Raw scores (K per row, row-major) of a set of rows.
+struct Scores {
+  std::vector<int> rows;
+  std::vector<double> raw;
+};
+
+}  // namespace
+
+std::shared_ptr<const FeatureBins> FeatureBinCache::get(const DataView& data, int max_bins,
+                                                        const TaskRunner& runner) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = bins_.find(max_bins);
+  if (found != bins_.end()) {
+    if (found->second->n() != data.n() || found->second->p() != data.p()) {
+      throw std::invalid_argument("FeatureBinCache: used with different data");
+    }
+    return found->second;
+  }
+  FeatureBinsOptions options;
+  options.max_bins = max_bins;
+  auto bins = std::make_shared<const FeatureBins>(data, options, runner);
+  bins_[max_bins] = bins;
+  return bins;
+}
+
+BoostLearner::BoostLearner(const BoostOptions& options, std::shared_ptr<FeatureBinCache> cache)
+    : options_(options), cache_(std::move(cache)) {
+  if (options_.n_rounds < 1) throw std::invalid_argument("BoostLearner: n_rounds must be >= 1");
+  if (!(options_.subsample > 0.0 && options_.subsample <= 1.0) ||
+      !(options_.colsample > 0.0 && options_.colsample <= 1.0)) {
+    throw std::invalid_argument("BoostLearner: subsample and colsample must be in (0, 1]");
+  }
+  if (options_.early_stopping_rounds < 0 ||
+      !(options_.validation_fraction >= 0.0 && options_.validation_fraction < 1.0)) {
+    throw std::invalid_argument("BoostLearner: invalid early stopping settings");
+  }
+  if (!cache_) cache_ = std::make_shared<FeatureBinCache>();
+}
+
+void BoostLearner::check_targets(const std::vector<const double*>& targets,
+                                 const std::vector<int>& rows) const {
+  if (options_.objective == BoostObjective::kSquaredError) return;
+  if (options_.objective == BoostObjective::kSoftmax && targets.size() < 2) {
+    throw std::invalid_argument("BoostLearner: softmax needs one indicator target per class");
+  }
+  for (int r : rows) {
+    double total = 0.0;
+    for (const double* target : targets) {
+      if (target[r] != 0.0 && target[r] != 1.0) {
+        throw std::invalid_argument("BoostLearner: classification targets must be 0/1");
+      }
+      total += target[r];
+    }
+    if (options_.objective == BoostObjective::kSoftmax && total != 1.0) {
+      throw std::invalid_argument("BoostLearner: softmax indicators must sum to one per row");
+    }
+  }
+}
+
+std::unique_ptr<LearnerState> BoostLearner::prepare(const CrossFitProblem& problem,
+                                                    const TaskRunner& runner) const {
+  auto state = std::make_unique<BoostState>();
+  state->bins = cache_->get(*problem.data, options_.max_bins, runner);
+  check_targets(problem.targets, masked_rows(problem.data->n(), problem.train_mask));
+  return state;
+}
+
+int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const double*>& targets,
+                              const double* weights, const std::vector<int>& train,
+                              const std::vector<int>& predict, std::uint64_t seed,
+                              const std::vector<double*>& outputs,
+                              const TaskRunner& runner) const {
+  const BoostObjective objective = options_.objective;
+  const int k = static_cast<int>(targets.size());
+  const int m = static_cast<int>(train.size());
+  if (m < 2) throw std::runtime_error("BoostLearner: fewer than two training rows");
+  SeededRandom random(seed);
+  auto weight = [&](int row) { return weights == nullptr ? 1.0 : weights[row]; };
+
+  Scores fitting, validation;
+  const bool stopping = options_.early_stopping_rounds > 0 && options_.validation_fraction > 0.0;
+  int n_valid = stopping ? static_cast<int>(std::floor(options_.validation_fraction * m)) : 0;
+  if (n_valid < 1 || m - n_valid < 2) n_valid = 0;
+  if (n_valid > 0) {
+    const std::vector<int> chosen = random.choose(m, n_valid);
+    size_t next = 0;
+    for (int i = 0; i < m; ++i) {
+      if (next < chosen.size() && chosen[next] == i) {
+        validation.rows.push_back(train[i]);
+        ++next;
+      } else {
+        fitting.rows.push_back(train[i]);
+      }
+    }
+  } else {
+    fitting.rows = train;
+  }
+
+  std::vector<double> init(k);
+  double total_weight = 0.0;
+  for (int r : fitting.rows) total_weight += weight(r);
+  if (!(total_weight > 0.0)) throw std::runtime_error("BoostLearner: the training weights sum to 0");
+  for (int c = 0; c < k; ++c) {
+    double sum = 0.0;
+    for (int r : fitting.rows) sum += weight(r) * targets[c][r];
+    const double mean = sum / total_weight;
+    if (objective == BoostObjective::kSquaredError) {
+      init[c] = mean;
+    } else if (objective == BoostObjective::kLogistic) {
+      const double share = std::min(std::max(mean, kShareFloor), 1.0 - kShareFloor);
+      init[c] = std::log(share / (1.0 - share));
+    } else {
+      init[c] = std::log(std::max(mean, kShareFloor));
+    }
+  }
+  for (Scores* scores : {&fitting, &validation}) {
+    scores->raw.resize(scores->rows.size() * k);
+    for (size_t i = 0; i < scores->rows.size(); ++i) {
+      std::copy(init.begin(), init.end(), scores->raw.begin() + i * k);
+    }
+  }
+
+  auto loss = [&](const Scores& scores) {
+    double total = 0.0, mass = 0.0;
+    std::vector<double> q(k);
+    for (size_t i = 0; i < scores.rows.size(); ++i) {
+      const int r = scores.rows[i];
+      const double* f = scores.raw.data() + i * k;
+      double value = 0.0;
+      if (objective == BoostObjective::kSquaredError) {
+        value = (targets[0][r] - f[0]) * (targets[0][r] - f[0]);
+      } else if (objective == BoostObjective::kLogistic) {
+        value = softplus(f[0]) - targets[0][r] * f[0];
+      } else {
+        const double top = *std::max_element(f, f + k);
+        double total_exp = 0.0;
+        for (int c = 0; c < k; ++c) total_exp += std::exp(f[c] - top);
+        value = top + std::log(total_exp);
+        for (int c = 0; c < k; ++c) value -= targets[c][r] * f[c];
+      }
+      total += weight(r) * value;
+      mass += weight(r);
+    }
+    return total / mass;
+  };
+
+  TreeGrower grower(bins, options_.tree);
+  std::vector<HistogramTree> trees;
+  std::vector<int> all_features(bins.p());
+  for (int j = 0; j < bins.p(); ++j) all_features[j] = j;
+  std::vector<int> sample, sample_rows, leaf;
+  std::vector<double> q(k);
+  std::vector<std::vector<double>> gradients(k), hessians(k);
+  std::vector<bool> in_sample;
+  const int n_fit = static_cast<int>(fitting.rows.size());
+  double best_loss = std::numeric_limits<double>::infinity();
+  int best_round = 0, rounds = 0;
+  for (int round = 0; round < options_.n_rounds; ++round) {
+    sample.clear();
+    if (options_.subsample < 1.0) {
+      for (int i = 0; i < n_fit; ++i) {
+        if (random.uniform() < options_.subsample) sample.push_back(i);
+      }
+    }
+    if (options_.subsample >= 1.0 || sample.size() < 2) {
+      sample.resize(n_fit);
+      for (int i = 0; i < n_fit; ++i) sample[i] = i;
+    }
+    const int n_sample = static_cast<int>(sample.size());
+    sample_rows.resize(n_sample);
+    for (int s = 0; s < n_sample; ++s) sample_rows[s] = fitting.rows[sample[s]];
+    const std::vector<int> features =
+        options_.colsample < 1.0
+            ? random.choose(bins.p(), std::max(1, static_cast<int>(std::floor(
+                                                      options_.colsample * bins.p() + 0.5))))
+            : all_features;
+    for (int c = 0; c < k; ++c) {
+      gradients[c].resize(n_sample);
+      hessians[c].resize(n_sample);
+    }
+    for (int s = 0; s < n_sample; ++s) {
+      const int r = sample_rows[s];
+      const double w = weight(r);
+      const double* f = fitting.raw.data() + static_cast<size_t>(sample[s]) * k;
+      if (objective == BoostObjective::kSquaredError) {
+        gradients[0][s] = w * (f[0] - targets[0][r]);
+        hessians[0][s] = w;
+        continue;
+      }
+      if (objective == BoostObjective::kLogistic) {
+        q[0] = sigmoid(f[0]);
+      } else {
+        softmax(f, k, q.data());
+      }
+      for (int c = 0; c < k; ++c) {
+        gradients[c][s] = w * (q[c] - targets[c][r]);
+        hessians[c][s] = w * std::max(q[c] * (1.0 - q[c]), kHessianFloor);
+      }
+    }
+    if (n_sample < n_fit) {
+      in_sample.assign(n_fit, false);
+      for (int i : sample) in_sample[i] = true;
+    }
+    for (int c = 0; c < k; ++c) {
+      HistogramTree tree = grower.grow(sample_rows, gradients[c], hessians[c], features, leaf, runner);
+      for (int s = 0; s < n_sample; ++s) {
+        fitting.raw[static_cast<size_t>(sample[s]) * k + c] += tree.nodes[leaf[s]].value;
+      }
+      if (n_sample < n_fit) {
+        for (int i = 0; i < n_fit; ++i) {
+          if (!in_sample[i]) fitting.raw[static_cast<size_t>(i) * k + c] += tree.predict(bins, fitting.rows[i]);
+        }
+      }
+      for (size_t i = 0; i < validation.rows.size(); ++i) {
+        validation.raw[i * k + c] += tree.predict(bins, validation.rows[i]);
+      }
+      trees.push_back(std::move(tree));
+    }
+    rounds = round + 1;
+    if (n_valid > 0) {
+      const double current = loss(validation);
+      if (current < best_loss) {
+        best_loss = current;
+        best_round = rounds;
+      } else if (rounds - best_round >= options_.early_stopping_rounds) {
+        break;
+      }
+    }
+  }
+  const int kept = n_valid > 0 ? best_round : rounds;
+
+  std::vector<double> f(k);
+  for (int r : predict) {
+    for (int c = 0; c < k; ++c) {
+      f[c] = init[c];
+      for (int t = 0; t < kept; ++t) f[c] += trees[static_cast<size_t>(t) * k + c].predict(bins, r);
+    }
+    if (objective == BoostObjective::kSquaredError) {
+      outputs[0][r] = f[0];
+    } else if (objective == BoostObjective::kLogistic) {
+      outputs[0][r] = sigmoid(f[0]);
+    } else {
+      softmax(f.data(), k, q.data());
+      for (int c = 0; c < k; ++c) outputs[c][r] = q[c];
+    }
+  }
+  return kept;
+}
+
+void BoostLearner::fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
+                                    int rep, int fold, const TaskRunner& runner) const {
+  const FeatureBins& bins = *static_cast<const BoostState&>(state).bins;
+  const FoldPlan& folds = *problem.folds;
+  const std::vector<int> train = folds.train_rows(rep, fold, problem.train_mask);
+  if (train.size() < 2) {
+    throw std::runtime_error("BoostLearner: fewer than two training rows in fold " +
+                             std::to_string(fold + 1) + " of repetition " + std::to_string(rep + 1));
+  }
+  const std::vector<int>& test = folds.test_rows(rep, fold);
+  const long long offset = static_cast<long long>(rep) * folds.n();
+  const bool joint = options_.objective == BoostObjective::kSoftmax;
+  const size_t n_models = joint ? 1 : problem.targets.size();
+  for (size_t t = 0; t < n_models; ++t) {
+    std::vector<const double*> targets;
+    std::vector<double*> outputs;
+    for (size_t c = 0; c < problem.targets.size(); ++c) {
+      if (!joint && c != t) continue;
+      targets.push_back(problem.targets[c]);
+      outputs.push_back(problem.predictions[c] + offset);
+    }
+    const long long task = (static_cast<long long>(t) * folds.n_rep() + rep) * folds.n_folds() + fold;
+    const int kept = fit_predict(bins, targets, problem.weights, train, test,
+                                 options_.seed + static_cast<std::uint64_t>(task), outputs, runner);
+    for (size_t c = 0; c < problem.fit_info.size(); ++c) {
+      if (joint || c == t) problem.fit_info[c][rep * folds.n_folds() + fold] = kept;
+    }
+  }
+}
+
+void BoostLearner::fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const {
+  const DataView& data = *problem.data;
+  const std::shared_ptr<const FeatureBins> bins = cache_->get(data, options_.max_bins, runner);
+  const std::vector<int> train = masked_rows(data.n(), problem.train_mask);
+  check_targets(problem.targets, train);
+  const std::vector<int> rows = all_rows(data.n());
+  const bool joint = options_.objective == BoostObjective::kSoftmax;
+  const size_t n_models = joint ? 1 : problem.targets.size();
+  for (size_t t = 0; t < n_models; ++t) {
+    std::vector<const double*> targets;
+    std::vector<double*> outputs;
+    for (size_t c = 0; c < problem.targets.size(); ++c) {
+      if (!joint && c != t) continue;
+      targets.push_back(problem.targets[c]);
+      outputs.push_back(problem.predictions[c]);
+    }
+    const int kept = fit_predict(*bins, targets, problem.weights, train, rows,
+                                 options_.seed + static_cast<std::uint64_t>(t), outputs, runner);
+    for (size_t c = 0; c < problem.fit_info.size(); ++c) {
+      if (joint || c == t) problem.fit_info[c][0] = kept;
+    }
+  }
+}
+
+}  // namespace fastdml

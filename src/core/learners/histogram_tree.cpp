@@ -1,0 +1,261 @@
+// HistogramTree and TreeGrower: see histogram_tree.h. The fitting rows are kept as positions k
+// (into rows, g and h) partitioned by leaf, each leaf a contiguous range kept in increasing
+// order by stable partitioning, so histograms read the bins in increasing row order.
+#include "core/learners/histogram_tree.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+namespace fastdml {
+
+namespace {
+
+// Rows per leaf below which a histogram is built on one thread even when more are available.
+constexpr int kRowsForThreadedHistogram = 8192;
+
+}  // namespace
+
+int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
+  int node = 0;
+  while (nodes[node].feature >= 0) {
+    const TreeNode& split = nodes[node];
+    const int b = bins.column(split.feature)[row];
+    const bool left = b == 0 ? split.missing_left : b <= split.bin;
+    node = left ? split.left : split.right;
+  }
+  return node;
+}
+
+TreeGrower::TreeGrower(const FeatureBins& bins, const TreeOptions& options)
+    : bins_(bins), options_(options) {
+  if (options_.max_depth < 0) throw std::invalid_argument("TreeGrower: max_depth must be >= 0");
+  if (options_.max_leaves < 0 || options_.max_leaves == 1) {
+    throw std::invalid_argument("TreeGrower: max_leaves must be 0 or >= 2");
+  }
+  if (!(options_.lambda >= 0.0) || !(options_.min_child_weight >= 0.0) ||
+      options_.min_child_size < 1 || !(options_.learning_rate > 0.0)) {
+    throw std::invalid_argument("TreeGrower: invalid penalty, child limits or learning rate");
+  }
+  offset_.resize(bins.p());
+  for (int j = 0; j < bins.p(); ++j) {
+    offset_[j] = total_bins_;
+    total_bins_ += bins.n_bins(j);
+  }
+}
+
+int TreeGrower::take_histogram() {
+  if (!free_histograms_.empty()) {
+    const int index = free_histograms_.back();
+    free_histograms_.pop_back();
+    return index;
+  }
+  histograms_.emplace_back(total_bins_);
+  return static_cast<int>(histograms_.size()) - 1;
+}
+
+bool TreeGrower::can_split(const Leaf& leaf) const {
+  return leaf.depth < options_.max_depth && leaf.count >= 2.0 * options_.min_child_size &&
+         leaf.h >= 2.0 * options_.min_child_weight;
+}
+
+void TreeGrower::build_histogram(const Leaf& leaf, std::vector<Bin>& histogram,
+                                 const std::vector<int>& features, const TaskRunner& runner) {
+  const int count = leaf.end - leaf.begin;
+  for (int i = 0; i < count; ++i) {
+    const int k = order_[leaf.begin + i];
+    gathered_rows_[i] = (*rows_)[k];
+    gathered_g_[i] = (*g_)[k];
+    gathered_h_[i] = (*h_)[k];
+  }
+  auto one_feature = [&](int f) {
+    const int j = features[f];
+    const std::uint8_t* column = bins_.column(j);
+    Bin* bins = histogram.data() + offset_[j];
+    std::fill(bins, bins + bins_.n_bins(j), Bin());
+    const int* rows = gathered_rows_.data();
+    const double* g = gathered_g_.data();
+    const double* h = gathered_h_.data();
+    for (int i = 0; i < count; ++i) {
+      Bin& bin = bins[column[rows[i]]];
+      bin.g += g[i];
+      bin.h += h[i];
+      bin.count += 1.0;
+    }
+  };
+  const int n_features = static_cast<int>(features.size());
+  if (runner.num_threads() > 1 && count >= kRowsForThreadedHistogram) {
+    runner.run(n_features, one_feature);
+  } else {
+    for (int f = 0; f < n_features; ++f) one_feature(f);
+  }
+}
+
+TreeGrower::Split TreeGrower::best_split(const Leaf& leaf, const std::vector<Bin>& histogram,
+                                         const std::vector<int>& features) const {
+  const double lambda = options_.lambda;
+  const double parent = leaf.g * leaf.g / (leaf.h + lambda);
+  Split best;
+  best.gain = 1e-12 * parent;
+  auto consider = [&](int j, int b, bool missing_left, double gl, double hl, double cl) {
+    const double gr = leaf.g - gl, hr = leaf.h - hl, cr = leaf.count - cl;
+    if (cl < options_.min_child_size || cr < options_.min_child_size) return;
+    if (hl < options_.min_child_weight || hr < options_.min_child_weight) return;
+    const double gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent;
+    if (gain > best.gain) {
+      best.feature = j;
+      best.bin = b;
+      best.missing_left = missing_left;
+      best.gain = gain;
+      best.g_left = gl;
+      best.h_left = hl;
+      best.count_left = cl;
+    }
+  };
+  for (int j : features) {
+    const Bin* bins = histogram.data() + offset_[j];
+    const Bin& missing = bins[0];
+    double gl = 0.0, hl = 0.0, cl = 0.0;
+    for (int b = 1; b <= bins_.n_bins(j) - 2; ++b) {
+      gl += bins[b].g;
+      hl += bins[b].h;
+      cl += bins[b].count;
+      if (missing.count > 0.0) {
+        consider(j, b, true, gl + missing.g, hl + missing.h, cl + missing.count);
+      }
+      consider(j, b, false, gl, hl, cl);
+    }
+  }
+  return best;
+}
+
+HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<double>& g,
+                               const std::vector<double>& h, const std::vector<int>& features,
+                               std::vector<int>& leaf, const TaskRunner& runner) {
+  const int m = static_cast<int>(rows.size());
+  if (g.size() < rows.size() || h.size() < rows.size()) {
+    throw std::invalid_argument("TreeGrower: one gradient and hessian per row is needed");
+  }
+  rows_ = &rows;
+  g_ = &g;
+  h_ = &h;
+  order_.resize(m);
+  std::iota(order_.begin(), order_.end(), 0);
+  scratch_.resize(m);
+  gathered_rows_.resize(m);
+  gathered_g_.resize(m);
+  gathered_h_.resize(m);
+  free_histograms_.clear();
+  for (int i = static_cast<int>(histograms_.size()) - 1; i >= 0; --i) free_histograms_.push_back(i);
+
+  HistogramTree tree;
+  tree.nodes.emplace_back();
+  std::vector<Leaf> leaves(1);
+  std::vector<bool> active(1, true);
+  Leaf& root = leaves[0];
+  root.end = m;
+  for (int k = 0; k < m; ++k) {
+    root.g += g[k];
+    root.h += h[k];
+  }
+  root.count = m;
+  auto search = [&](Leaf& node) {
+    if (node.histogram >= 0) node.split = best_split(node, histograms_[node.histogram], features);
+    if (node.split.feature < 0 && node.histogram >= 0) {
+      free_histograms_.push_back(node.histogram);
+      node.histogram = -1;
+    }
+  };
+  if (can_split(root)) {
+    root.histogram = take_histogram();
+    build_histogram(root, histograms_[root.histogram], features, runner);
+    search(root);
+  }
+  int n_leaves = 1;
+  while (options_.max_leaves == 0 || n_leaves < options_.max_leaves) {
+    int chosen = -1;
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      if (!active[i] || leaves[i].split.feature < 0) continue;
+      if (chosen < 0 || leaves[i].split.gain > leaves[chosen].split.gain) chosen = static_cast<int>(i);
+    }
+    if (chosen < 0) break;
+    const Leaf parent = leaves[chosen];
+    active[chosen] = false;
+    const Split& split = parent.split;
+    const std::uint8_t* column = bins_.column(split.feature);
+    int n_left = 0, n_right = 0;
+    for (int i = parent.begin; i < parent.end; ++i) {
+      const int k = order_[i];
+      const int b = column[rows[k]];
+      const bool left = b == 0 ? split.missing_left : b <= split.bin;
+      if (left) {
+        order_[parent.begin + n_left++] = k;
+      } else {
+        scratch_[n_right++] = k;
+      }
+    }
+    std::copy(scratch_.begin(), scratch_.begin() + n_right, order_.begin() + parent.begin + n_left);
+
+    Leaf left, right;
+    left.node = static_cast<int>(tree.nodes.size());
+    right.node = left.node + 1;
+    tree.nodes.resize(tree.nodes.size() + 2);
+    TreeNode& node = tree.nodes[parent.node];
+    node.feature = split.feature;
+    node.bin = split.bin;
+    node.missing_left = split.missing_left;
+    node.left = left.node;
+    node.right = right.node;
+    left.begin = parent.begin;
+    left.end = right.begin = parent.begin + n_left;
+    right.end = parent.end;
+    left.depth = right.depth = parent.depth + 1;
+    left.g = split.g_left;
+    left.h = split.h_left;
+    left.count = split.count_left;
+    right.g = parent.g - split.g_left;
+    right.h = parent.h - split.h_left;
+    right.count = parent.count - split.count_left;
+    if (can_split(left) || can_split(right)) {
+      Leaf& smaller = left.count <= right.count ? left : right;
+      Leaf& larger = left.count <= right.count ? right : left;
+      smaller.histogram = take_histogram();
+      build_histogram(smaller, histograms_[smaller.histogram], features, runner);
+      larger.histogram = parent.histogram;
+      std::vector<Bin>& big = histograms_[larger.histogram];
+      const std::vector<Bin>& small = histograms_[smaller.histogram];
+      for (int j : features) {
+        for (int b = offset_[j]; b < offset_[j] + bins_.n_bins(j); ++b) {
+          big[b].g -= small[b].g;
+          big[b].h -= small[b].h;
+          big[b].count -= small[b].count;
+        }
+      }
+      for (Leaf* child : {&left, &right}) {
+        if (!can_split(*child) && child->histogram >= 0) {
+          free_histograms_.push_back(child->histogram);
+          child->histogram = -1;
+        }
+        search(*child);
+      }
+    } else {
+      free_histograms_.push_back(parent.histogram);
+    }
+    leaves.push_back(left);
+    leaves.push_back(right);
+    active.push_back(true);
+    active.push_back(true);
+    ++n_leaves;
+  }
+
+  leaf.resize(m);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (!active[i]) continue;
+    const Leaf& done = leaves[i];
+    tree.nodes[done.node].value = -options_.learning_rate * done.g / (done.h + options_.lambda);
+    for (int p = done.begin; p < done.end; ++p) leaf[order_[p]] = done.node;
+  }
+  return tree;
+}
+
+}  // namespace fastdml

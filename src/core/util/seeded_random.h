@@ -1,0 +1,31 @@
+// SeededRandom: a small, portable pseudo-random stream (SplitMix64) for the randomised parts of
+// the built-in learners (row and column subsampling, validation splits). Every cross-fitting
+// task gets its own stream from seed + task index (DESIGN.md §2, "Reproducible"), so results do
+// not depend on the thread count or on the order in which tasks run, and the same seed gives
+// the same numbers on every platform (no std:: distributions, whose output is unspecified).
+#ifndef FASTDML_UTIL_SEEDED_RANDOM_H
+#define FASTDML_UTIL_SEEDED_RANDOM_H
+
+#include <cstdint>
+#include <vector>
+
+namespace fastdml {
+
+class SeededRandom {
+ public:
+  explicit SeededRandom(std::uint64_t seed);
+  std::uint64_t next();
+  // Uniform on [0, 1) with 53 random bits.
+  double uniform();
+  // Uniform integer in [0, bound), bound > 0 (multiply-shift; bias below 2^-32 for our sizes).
+  std::uint32_t below(std::uint32_t bound);
+  // `count` distinct positions of [0, size), sorted increasingly (partial Fisher-Yates).
+  std::vector<int> choose(int size, int count);
+
+ private:
+  std::uint64_t state_;
+};
+
+}  // namespace fastdml
+
+#endif
