@@ -34,8 +34,8 @@
 #' fit <- dml_irm(spec, estimand = "ATE", seed = 1)
 #' summary(fit)
 #' @export
-dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_linear(),
-                    learner_treatment = lrn_logistic(), n_folds = 5L, n_rep = 1L,
+dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_boost(),
+                    learner_treatment = lrn_boost(), n_folds = 5L, n_rep = 1L,
                     folds = NULL, trim = 0.01, normalize = FALSE, nuisances = NULL,
                     seed = NULL, cluster_correction = FALSE,
                     num.threads = getOption("fastdml.num.threads", 2L)) {

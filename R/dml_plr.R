@@ -36,7 +36,7 @@
 #' fit
 #' tidy(fit)
 #' @export
-dml_plr <- function(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(),
+dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn_boost(),
                     score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
                     folds = NULL, nuisances = NULL, seed = NULL, cluster_correction = FALSE,
                     num.threads = getOption("fastdml.num.threads", 2L)) {

@@ -61,7 +61,7 @@ lrn_custom <- function(fit, predict, name = "custom") {
 
 new_learner <- function(kind, ridge, label, classifier = FALSE, fit = NULL, predict = NULL) {
   structure(list(kind = kind, ridge = as.double(ridge), label = label, classifier = classifier,
-                 fit = fit, predict = predict, builtin = kind %in% c("linear", "logistic")),
+                 fit = fit, predict = predict, builtin = kind %in% c("linear", "logistic", "boost")),
             class = "fastdml_learner")
 }
 

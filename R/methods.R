@@ -41,6 +41,7 @@ print.fastdml_fit <- function(x, digits = 4, ...) {
   rownames(tab) <- tab$term
   print(format(tab[, -1], digits = digits), quote = FALSE)
   cat("Nuisances: ", quality_line(x), "\n", sep = "")
+  if (!is.null(x$stacking) && nrow(x$stacking)) cat(stacking_lines(x$stacking), sep = "\n")
   if (!is.null(x$clipped_share) && any(x$clipped_share > 0)) {
     cat(sprintf("Propensities clipped to [%g, %g]: %.2f%% of rows\n", x$trim, 1 - x$trim,
                 100 * mean(x$clipped_share)))
@@ -50,6 +51,16 @@ print.fastdml_fit <- function(x, digits = 4, ...) {
         if (isTRUE(x$cluster_correction)) "(G/(G-1) corrected)", "\n")
   }
   invisible(x)
+}
+
+# One line per stacked nuisance: its weights (averaged over repetitions).
+stacking_lines <- function(stacking) {
+  vapply(unique(stacking$nuisance), function(name) {
+    rows <- stacking[stacking$nuisance == name]
+    weights <- tapply(rows$weight, factor(rows$learner, unique(rows$learner)), mean)
+    sprintf("Stack weights (%s): %s", name,
+            paste(sprintf("%s %.3f", names(weights), weights), collapse = ", "))
+  }, character(1))
 }
 
 quality_line <- function(x) {
@@ -197,7 +208,10 @@ glance.fastdml_fit <- function(x, ...) {
 #'   (untrimmed)), and `quality`: a data.table with one row per nuisance, repetition and fold
 #'   (`fold` NA = all folds pooled) giving `n`, `rmse`, `r2`, and for binary targets
 #'   `log_loss` and `auc`, computed on the rows where the target is observed (g0: control
-#'   rows, g1: treated rows).
+#'   rows, g1: treated rows), and `rounds`, the boosting rounds kept per fold by early
+#'   stopping ([lrn_boost()]; on the pooled rows their mean; NA for other learners); and
+#'   `stacking`: the weights of each [lrn_stack()] nuisance (columns `nuisance`, `learner`,
+#'   `rep`, `weight`), empty without stacks.
 #' @family methods
 #' @examples
 #' fit <- dml_irm(causal_data(sim_lesson(400, seed = 2), "outcome", "treatment",
@@ -217,5 +231,5 @@ nuisances.default <- function(fit) {
 
 #' @export
 nuisances.fastdml_fit <- function(fit) {
-  c(fit$nuisances, list(quality = fit$quality))
+  c(fit$nuisances, list(quality = fit$quality, stacking = fit$stacking))
 }

@@ -56,10 +56,11 @@ check_string <- function(x, arg) {
 }
 
 check_number <- function(x, arg, lower = -Inf, upper = Inf, open = TRUE, hint = NULL) {
+  open <- rep_len(open, 2L)  # (lower end, upper end)
   inside <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
-    (if (open) x > lower && x < upper else x >= lower && x <= upper)
+    (if (open[1L]) x > lower else x >= lower) && (if (open[2L]) x < upper else x <= upper)
   if (!inside) {
-    range <- if (open) sprintf("(%s, %s)", lower, upper) else sprintf("[%s, %s]", lower, upper)
+    range <- sprintf("%s%s, %s%s", if (open[1L]) "(" else "[", lower, upper, if (open[2L]) ")" else "]")
     fd_abort("argument", c("{.arg {arg}} must be a single number in {range}, not {.val {format_value(x)}}.",
                            i = hint))
   }
@@ -115,6 +116,8 @@ core_call <- function(code) {
 #'   classifier asked for a non-binary target.
 #' * `degenerate`: the treatment is a deterministic function of the covariates ([dml_plr()]).
 #' * `dimension`: far too many covariates for the built-in learners.
+#' * `package`: a suggested package that a learner wrapper needs is not installed (the
+#'   message says how to install it).
 #' * `internal`: a bug in fastdml (please report it).
 #'
 #' Warnings (`fastdml_warning_<what>`), raised at fit time:

@@ -1,38 +1,72 @@
 # Cross-fitting of nuisance functions. `defs` is a named list of nuisance definitions
 # list(learner, target, target_name, mask, subset): the learner is fitted on the training rows
 # of each (repetition, fold) where the integer 0/1 `mask` is 1 (all rows when NULL) and
-# predicts every held-out row. Built-in learners sharing a learner and a mask are fitted
-# together in one threaded C++ call; R learners (lrn_custom) run fold by fold here with the
-# same folds. Returns the predictions and the definitions as fitted (built-in learners may be
-# switched to ridge, see builtin_design()).
+# predicts every held-out row. Built-in learners run in one threaded C++ call: linear and
+# logistic ones sharing a learner and a mask are fitted together; boosting learners each form
+# their own group (so their tasks spread over the threads) and share one binning of X. Stacks
+# (lrn_stack) cross-fit their base learners and combine them; R learners (lrn_custom) run fold
+# by fold here with the same folds. Returns the predictions, the definitions as fitted (built-in
+# learners may be switched to ridge, see builtin_design()), what learners report per fold
+# (`fold_info`: n_folds x n_rep matrices, e.g. boosting rounds) and the stacking weights.
 crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   for (name in names(defs)) check_classifier_target(defs[[name]], name)
   out <- stats::setNames(vector("list", length(defs)), names(defs))
-  builtin <- names(defs)[vapply(defs, function(def) def$learner$builtin, logical(1))]
-  if (length(builtin)) {
-    sizes <- vapply(defs[builtin], function(def) min_training_rows(folds, def$mask), numeric(1))
-    design <- builtin_design(spec$X, defs[builtin], sizes)
-    defs[builtin] <- design$defs
-    keys <- vapply(defs[builtin], function(def) {
+  fold_info <- list()
+  kinds <- vapply(defs, function(def) def$learner$kind, character(1))
+  linear <- names(defs)[kinds %in% c("linear", "logistic")]
+  if (length(linear)) {
+    sizes <- vapply(defs[linear], function(def) min_training_rows(folds, def$mask), numeric(1))
+    design <- builtin_design(spec$X, defs[linear], sizes)
+    defs[linear] <- design$defs
+    keys <- vapply(defs[linear], function(def) {
       paste(def$learner$kind, format(def$learner$ridge, digits = 17), def$subset)
     }, character(1))
     groups <- lapply(unique(keys), function(key) {
-      members <- builtin[keys == key]
+      members <- linear[keys == key]
       first <- defs[[members[1L]]]
       list(learner = list(kind = first$learner$kind, ridge = first$learner$ridge),
-           targets = lapply(defs[members], `[[`, "target"),
-           mask = first$mask,
-           members = members)
+           targets = lapply(defs[members], `[[`, "target"), mask = first$mask, members = members)
     })
-    fitted <- core_call(.fastdml_crossfit(design$X, folds, groups, num_threads, design$standardize))
-    for (g in seq_along(groups)) {
-      for (t in seq_along(groups[[g]]$members)) out[[groups[[g]]$members[t]]] <- fitted[[g]][[t]]
-    }
+    out <- run_core_groups(design$X, folds, groups, num_threads, design$standardize, out)
   }
-  for (name in setdiff(names(defs), builtin)) {
+  boosted <- names(defs)[kinds == "boost"]
+  if (length(boosted)) {
+    groups <- lapply(boosted, function(name) {
+      def <- defs[[name]]
+      list(learner = boost_core_spec(def$learner, def$target, def$mask),
+           targets = list(def$target), mask = def$mask, weights = spec$weights, members = name)
+    })
+    out <- run_core_groups(spec$X, folds, groups, num_threads, FALSE, out)
+  }
+  fold_info <- attr(out, "fold_info")
+  attr(out, "fold_info") <- NULL
+  stacked <- names(defs)[kinds == "stack"]
+  stacking <- lapply(stats::setNames(stacked, stacked), function(name) {
+    crossfit_stack(spec, folds, defs[[name]], name, num_threads)
+  })
+  for (name in stacked) out[[name]] <- stacking[[name]]$pred
+  for (name in setdiff(names(defs), c(linear, boosted, stacked))) {
     out[[name]] <- crossfit_custom(spec$X, folds, defs[[name]], name)
   }
-  list(preds = out, defs = defs)
+  list(preds = out, defs = defs, fold_info = fold_info,
+       stacking = data.table::rbindlist(lapply(stacking, `[[`, "weights")))
+}
+
+# One threaded C++ cross-fit of core groups; stores each member's predictions in `out` and
+# what its learner reported per fold in attr(out, "fold_info").
+run_core_groups <- function(X, folds, groups, num_threads, standardize, out) {
+  fitted <- core_call(.fastdml_crossfit(X, folds, groups, num_threads, standardize))
+  info <- attr(out, "fold_info")
+  if (is.null(info)) info <- list()
+  for (g in seq_along(groups)) {
+    for (t in seq_along(groups[[g]]$members)) {
+      member <- groups[[g]]$members[t]
+      out[[member]] <- fitted[[g]][[t]]
+      info[[member]] <- attr(fitted[[g]], "fit_info")[[t]]
+    }
+  }
+  attr(out, "fold_info") <- info
+  out
 }
 
 # Training rows of the smallest (repetition, fold) training sample allowed by a mask.
@@ -146,7 +180,9 @@ check_classifier_target <- function(def, name) {
 # Out-of-fold quality of each nuisance, per repetition and fold (fold NA = all folds pooled),
 # on the rows where the target is observed for that nuisance (its mask); computed in C++.
 # Without a fold plan (external nuisances given without folds) only the pooled rows are kept.
-nuisance_quality <- function(defs, preds, folds, num_threads) {
+# `fold_info` (per nuisance, n_folds x n_rep) fills the column `rounds`: the boosting rounds
+# kept in each fold (their mean over folds on the pooled rows), NA for other learners.
+nuisance_quality <- function(defs, preds, folds, num_threads, fold_info = list()) {
   known_folds <- !anyNA(folds)
   if (!known_folds) folds[] <- rep_len(1:2, length(folds))
   tables <- .fastdml_quality(
@@ -154,8 +190,16 @@ nuisance_quality <- function(defs, preds, folds, num_threads) {
     lapply(defs, `[[`, "mask"),
     folds, num_threads)
   out <- data.table::rbindlist(lapply(seq_along(defs), function(j) {
-    data.table::data.table(nuisance = names(defs)[j], learner = defs[[j]]$learner$label,
-                           tables[[j]])
+    table <- data.table::data.table(nuisance = names(defs)[j], learner = defs[[j]]$learner$label,
+                                    tables[[j]])
+    info <- fold_info[[names(defs)[j]]]
+    table$rounds <- NA_real_
+    if (!is.null(info) && !all(is.na(info))) {
+      by_fold <- !is.na(table$fold)
+      table$rounds[by_fold] <- info[cbind(table$fold[by_fold], table$rep[by_fold])]
+      table$rounds[!by_fold] <- colMeans(info)[table$rep[!by_fold]]
+    }
+    table
   }))
   if (!known_folds) out <- out[is.na(out$fold)]
   out

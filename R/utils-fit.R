@@ -9,7 +9,7 @@ dml_setup <- function(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
   check_count(n_rep, "n_rep", 1L)
   with_seed(seed, NULL)
   setup <- list(num_threads = num_threads, folds = folds, given = given, n_folds = n_folds,
-                n_rep = n_rep, cluster_correction = cluster_correction)
+                n_rep = n_rep, cluster_correction = cluster_correction, seed = seed)
   if (is.null(nuisances)) {
     if (n_folds > spec$n) fd_abort("folds", "{.arg n_folds} = {n_folds} exceeds the {spec$n} rows.")
     setup$folds <- resolve_folds(spec, folds, n_folds, n_rep, seed, given)
@@ -33,8 +33,9 @@ external_learner <- function(classifier = FALSE) {
 # `optional` nuisances may be missing from external ones (they are then dropped).
 fit_nuisances <- function(spec, setup, defs, nuisances, optional = character()) {
   if (is.null(nuisances)) {
+    defs <- resolve_learner_seeds(defs, setup$seed)
     fitted <- crossfit_nuisances(spec, setup$folds, defs, setup$num_threads)
-    return(list(preds = fitted$preds, folds = setup$folds, defs = fitted$defs))
+    return(c(fitted, list(folds = setup$folds)))
   }
   ext <- check_external_nuisances(nuisances, names(defs), spec, setup, optional)
   defs <- defs[names(ext$preds)]
@@ -59,7 +60,9 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
     psi_a = scores$psi_a,
     psi_b = scores$psi_b,
     nuisances = c(list(folds = fitted$folds), fitted$preds),
-    quality = nuisance_quality(fitted$defs, fitted$preds, fitted$folds, num_threads),
+    quality = nuisance_quality(fitted$defs, fitted$preds, fitted$folds, num_threads,
+                               fitted$fold_info),
+    stacking = if (is.null(fitted$stacking)) data.table::data.table() else fitted$stacking,
     learners = vapply(fitted$defs, function(def) def$learner$label, character(1)),
     spec = spec,
     n = spec$n,

@@ -68,14 +68,27 @@ void TreeGrower::build_histogram(const Leaf& leaf, std::vector<Bin>& histogram,
     gathered_g_[i] = (*g_)[k];
     gathered_h_[i] = (*h_)[k];
   }
+  // With a constant hessian (squared error, equal weights) only g and the count are summed.
+  const bool constant_hessian = constant_hessian_;
+  const double hessian = count > 0 ? gathered_h_[0] : 0.0;
   auto one_feature = [&](int f) {
     const int j = features[f];
     const std::uint8_t* column = bins_.column(j);
     Bin* bins = histogram.data() + offset_[j];
-    std::fill(bins, bins + bins_.n_bins(j), Bin());
+    const int n_bins = bins_.n_bins(j);
+    std::fill(bins, bins + n_bins, Bin());
     const int* rows = gathered_rows_.data();
     const double* g = gathered_g_.data();
     const double* h = gathered_h_.data();
+    if (constant_hessian) {
+      for (int i = 0; i < count; ++i) {
+        Bin& bin = bins[column[rows[i]]];
+        bin.g += g[i];
+        bin.count += 1.0;
+      }
+      for (int b = 0; b < n_bins; ++b) bins[b].h = bins[b].count * hessian;
+      return;
+    }
     for (int i = 0; i < count; ++i) {
       Bin& bin = bins[column[rows[i]]];
       bin.g += g[i];
@@ -159,6 +172,8 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
     root.h += h[k];
   }
   root.count = m;
+  constant_hessian_ = true;
+  for (int k = 1; k < m && constant_hessian_; ++k) constant_hessian_ = h[k] == h[0];
   auto search = [&](Leaf& node) {
     if (node.histogram >= 0) node.split = best_split(node, histograms_[node.histogram], features);
     if (node.split.feature < 0 && node.histogram >= 0) {

@@ -8,7 +8,8 @@
 // hessian and the gain exceeds 1e-12 G^2 / (H + lambda). Leaves are split best-first (largest
 // gain; ties to the earlier leaf, the earlier feature and bin) up to max_depth and max_leaves.
 // Only the smaller child's histogram is built from its rows; the larger one's is the parent's
-// minus it. A leaf's value is -learning_rate * G / (H + lambda).
+// minus it (with a constant hessian, as for squared error with equal weights, hessian sums are
+// count * h instead of sums). A leaf's value is -learning_rate * G / (H + lambda).
 #ifndef FASTDML_LEARNERS_HISTOGRAM_TREE_H
 #define FASTDML_LEARNERS_HISTOGRAM_TREE_H
 
@@ -93,6 +94,7 @@ class TreeGrower {
   const std::vector<int>* rows_ = nullptr;
   const std::vector<double>* g_ = nullptr;
   const std::vector<double>* h_ = nullptr;
+  bool constant_hessian_ = false;  // every h equal (their sums are then count * h)
   std::vector<std::vector<Bin>> histograms_;
   std::vector<int> free_histograms_;
 };
