@@ -30,32 +30,47 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
     out <- run_core_groups(design$X, folds, groups, num_threads, design$standardize, out)
   }
   boosted <- names(defs)[kinds == "boost"]
+  custom <- setdiff(names(defs), c(linear, boosted, kinds_named(kinds, "stack")))
+  tick <- progress_ticker(length(c(boosted, custom)) * ncol(folds) * max(folds))
   if (length(boosted)) {
     groups <- lapply(boosted, function(name) {
       def <- defs[[name]]
       list(learner = boost_core_spec(def$learner, def$target, def$mask),
            targets = list(def$target), mask = def$mask, weights = spec$weights, members = name)
     })
-    out <- run_core_groups(spec$X, folds, groups, num_threads, FALSE, out)
+    out <- run_core_groups(spec$X, folds, groups, num_threads, FALSE, out, tick)
   }
   fold_info <- attr(out, "fold_info")
   attr(out, "fold_info") <- NULL
-  stacked <- names(defs)[kinds == "stack"]
+  stacked <- kinds_named(kinds, "stack")
   stacking <- lapply(stats::setNames(stacked, stacked), function(name) {
     crossfit_stack(spec, folds, defs[[name]], name, num_threads)
   })
   for (name in stacked) out[[name]] <- stacking[[name]]$pred
-  for (name in setdiff(names(defs), c(linear, boosted, stacked))) {
-    out[[name]] <- crossfit_custom(spec$X, folds, defs[[name]], name)
+  done <- length(boosted) * ncol(folds) * max(folds)
+  for (name in custom) {
+    out[[name]] <- crossfit_custom(spec$X, folds, defs[[name]], name, function(k) tick(done + k))
+    done <- done + ncol(folds) * max(folds)
   }
   list(preds = out, defs = defs, fold_info = fold_info,
        stacking = data.table::rbindlist(lapply(stacking, `[[`, "weights")))
 }
 
+kinds_named <- function(kinds, kind) names(kinds)[kinds == kind]
+
+# A cli progress bar over `total` fold tasks, for the caller's frame: returns tick(done). cli
+# shows it only when the work takes more than a couple of seconds; option
+# fastdml.progress = FALSE turns it off.
+progress_ticker <- function(total, envir = parent.frame()) {
+  if (total < 1 || !isTRUE(getOption("fastdml.progress", TRUE))) return(function(done, ...) invisible())
+  bar <- cli::cli_progress_bar("Cross-fitting nuisances", total = total, .envir = envir)
+  function(done, ...) cli::cli_progress_update(id = bar, set = done, .envir = envir)
+}
+
 # One threaded C++ cross-fit of core groups; stores each member's predictions in `out` and
-# what its learner reported per fold in attr(out, "fold_info").
-run_core_groups <- function(X, folds, groups, num_threads, standardize, out) {
-  fitted <- core_call(.fastdml_crossfit(X, folds, groups, num_threads, standardize))
+# what its learner reported per fold in attr(out, "fold_info"). `tick(done)` gets progress.
+run_core_groups <- function(X, folds, groups, num_threads, standardize, out, tick = NULL) {
+  fitted <- core_call(.fastdml_crossfit(X, folds, groups, num_threads, standardize, tick))
   info <- attr(out, "fold_info")
   if (is.null(info)) info <- list()
   for (g in seq_along(groups)) {
@@ -78,7 +93,7 @@ min_training_rows <- function(folds, mask) {
   }, numeric(1)))
 }
 
-crossfit_custom <- function(X, folds, def, name) {
+crossfit_custom <- function(X, folds, def, name, tick = function(done) invisible()) {
   n <- nrow(X)
   pred <- matrix(NA_real_, n, ncol(folds))
   for (s in seq_len(ncol(folds))) {
@@ -90,6 +105,7 @@ crossfit_custom <- function(X, folds, def, name) {
       where <- sprintf("nuisance %s, fold %d, repetition %d", name, k, s)
       pred[test, s] <- run_custom_learner(def, X[train, , drop = FALSE], def$target[train],
                                           X[test, , drop = FALSE], where)
+      tick((s - 1L) * max(folds[, s]) + k)
     }
   }
   pred

@@ -13,8 +13,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // fastdml_crossfit
-Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups, int num_threads, bool standardize);
-RcppExport SEXP _fastdml_fastdml_crossfit(SEXP XSEXP, SEXP foldsSEXP, SEXP groupsSEXP, SEXP num_threadsSEXP, SEXP standardizeSEXP) {
+Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups, int num_threads, bool standardize, SEXP progress);
+RcppExport SEXP _fastdml_fastdml_crossfit(SEXP XSEXP, SEXP foldsSEXP, SEXP groupsSEXP, SEXP num_threadsSEXP, SEXP standardizeSEXP, SEXP progressSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -23,7 +23,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type groups(groupsSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type standardize(standardizeSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_crossfit(X, folds, groups, num_threads, standardize));
+    Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_crossfit(X, folds, groups, num_threads, standardize, progress));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -122,7 +123,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 5},
+    {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 6},
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},

@@ -98,7 +98,7 @@ fastdml::NuisanceGroup as_group(const Rcpp::List& group, int n, int n_cols, int 
 
 // [[Rcpp::export(.fastdml_crossfit)]]
 Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups,
-                            int num_threads, bool standardize) {
+                            int num_threads, bool standardize, SEXP progress = R_NilValue) {
   fastdml::FoldPlan plan(INTEGER(folds), folds.nrow(), folds.ncol());
   std::vector<fastdml::NuisanceGroup> core_groups;
   Rcpp::List results(groups.size());
@@ -112,7 +112,7 @@ Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rc
   with_interruptible_runner(num_threads, [&](const fastdml::TaskRunner& runner) {
     fastdml::DataView data(REAL(X), X.nrow(), X.ncol(), runner, standardize);
     fastdml::CrossFitter(data, plan, runner).run(core_groups);
-  });
+  }, progress);
   return results;
 }
 

@@ -1,4 +1,4 @@
-// CrossFitter: see cross_fitter.h.
+// CrossFitter: see cross_fitter.h. Progress counts finished (group, repetition, fold) tasks.
 #include "core/crossfit/cross_fitter.h"
 
 #include <stdexcept>
@@ -35,9 +35,11 @@ void CrossFitter::run(const std::vector<NuisanceGroup>& groups) const {
     const int rep = (task % per_group) / folds_.n_folds();
     const int fold = task % folds_.n_folds();
     groups[g].learner->fit_predict_fold(problems[g], *states[g], rep, fold, runner);
+    runner_.task_done();
   };
-  const TaskRunner serial = TaskRunner::serial();
-  runner_.run(static_cast<int>(light.size()), [&](int i) { run_task(light[i], serial); });
+  runner_.begin_progress(static_cast<int>(light.size() + heavy.size()));
+  const TaskRunner inside = runner_.nested();
+  runner_.run(static_cast<int>(light.size()), [&](int i) { run_task(light[i], inside); });
   for (int task : heavy) run_task(task, runner_);
 }
 

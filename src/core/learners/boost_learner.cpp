@@ -193,6 +193,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   double best_loss = std::numeric_limits<double>::infinity();
   int best_round = 0, rounds = 0;
   for (int round = 0; round < options_.n_rounds; ++round) {
+    runner.poll();
     sample.clear();
     if (options_.subsample < 1.0) {
       for (int i = 0; i < n_fit; ++i) {

@@ -1,15 +1,23 @@
 // TaskRunner: runs a list of independent tasks on a fixed number of OpenMP threads (serial
 // fallback without OpenMP). Every task is deterministic on its own and writes disjoint output,
 // so results do not depend on the thread count (DESIGN.md §2, "Reproducible"). Interrupts are
-// polled through an injected InterruptChecker by the calling (main) thread only; the first
-// task error (lowest task index) is rethrown after the parallel region.
+// polled through an injected InterruptChecker by the thread that created the runner (R's main
+// thread) only: before each task it runs, and, every 50 ms at most, when a long task calls
+// poll() between its steps; once an interrupt is seen every task's next poll() throws
+// Interrupted. The same checker receives progress (tasks done of the total announced with
+// begin_progress()). The first task error (lowest task index) is rethrown after the parallel
+// region. nested() gives the one-thread runner for work inside a task, sharing the polling.
 #ifndef FASTDML_UTIL_TASK_RUNNER_H
 #define FASTDML_UTIL_TASK_RUNNER_H
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace fastdml {
@@ -18,6 +26,8 @@ class InterruptChecker {
  public:
   virtual ~InterruptChecker() = default;
   virtual bool interrupted() = 0;
+  // Called on the main thread with the number of tasks done so far (default: ignored).
+  virtual void progress(int /*done*/, int /*total*/) {}
 };
 
 class Interrupted : public std::runtime_error {
@@ -31,12 +41,31 @@ class TaskRunner {
   // Runs task(0), ..., task(n_tasks - 1); throws the first task error or Interrupted.
   void run(int n_tasks, const std::function<void(int)>& task) const;
   int num_threads() const { return num_threads_; }
-  // A runner with one thread and no interrupt polling, for work nested inside a task.
+  // A runner with one thread and no interrupt polling.
   static TaskRunner serial() { return TaskRunner(1, nullptr); }
+  // A one-thread runner for work inside a task of this runner: its poll() and progress share
+  // this runner's interrupt state.
+  TaskRunner nested() const;
+  // For long tasks, between steps (any thread): throws Interrupted once an interrupt was seen.
+  void poll() const;
+  // Progress reporting: `total` units of work to come; each task_done() counts one.
+  void begin_progress(int total) const;
+  void task_done() const;
 
  private:
+  struct Shared {
+    InterruptChecker* checker = nullptr;
+    std::thread::id main_thread;
+    std::atomic<bool> interrupted{false};
+    std::atomic<int> done{0};
+    int total = 0;
+    int reported = -1;
+    std::chrono::steady_clock::time_point last_poll;
+  };
+  // On the main thread: reports progress and asks the checker; true once interrupted.
+  bool check_on_main(bool rate_limited) const;
   int num_threads_;
-  InterruptChecker* checker_;
+  std::shared_ptr<Shared> shared_;
 };
 
 // Rows per chunk of a chunked reduction: fixed, never derived from the thread count.
