@@ -49,8 +49,9 @@ status_mb <- function(field) {
   as.numeric(gsub("[^0-9]", "", line)) / 1024
 }
 fit_model <- function(model, spec, folds, threads) {
-  if (model == "PLR") dml_plr(spec, folds = folds, num.threads = threads)
-  else dml_irm(spec, folds = folds, num.threads = threads)
+  if (model == "PLR") dml_plr(spec, lrn_linear(), lrn_linear(), folds = folds, num.threads = threads)
+  else dml_irm(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(),
+               folds = folds, num.threads = threads)
 }
 if (memory_mode) {
   dt <- simulate(sizes)

@@ -9,7 +9,7 @@ spec <- causal_data(outcome ~ treatment | age + browsing_time + income, data = l
 estimates <- list(
   "Difference in means (A/B read-out)" = diff_in_means(spec),
   "IPW, Hajek-normalised, logistic propensity" = ipw(spec),
-  "DML, partialling out, linear nuisances, 2 folds" = dml_plr(spec, n_folds = 2, seed = 63),
+  "DML, partialling out, linear nuisances, 2 folds" = dml_plr(spec, lrn_linear(), lrn_linear(), n_folds = 2, seed = 63),
   "T-learner uplift, linear outcome models" = t_learner(spec, n_boot = 200, seed = 63)
 )
 table <- do.call(rbind, lapply(names(estimates), function(method) {

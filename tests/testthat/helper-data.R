@@ -40,3 +40,13 @@ collect_warnings <- function(code) {
   })
   list(value = value, classes = classes)
 }
+
+# The estimators with the former default learners (linear outcome and treatment models for PLR;
+# linear outcome and logistic propensity for IRM), for the tests against the linear/logistic
+# references and of linear-specific behaviour. The default learners are lrn_boost().
+plr_linear <- function(spec, ..., learner_outcome = lrn_linear(), learner_treatment = lrn_linear()) {
+  dml_plr(spec, learner_outcome = learner_outcome, learner_treatment = learner_treatment, ...)
+}
+irm_linear <- function(spec, ..., learner_outcome = lrn_linear(), learner_treatment = lrn_logistic()) {
+  dml_irm(spec, learner_outcome = learner_outcome, learner_treatment = learner_treatment, ...)
+}

@@ -42,13 +42,13 @@ err("dml_plr with a classifier for the outcome", "learner", "\\bl\\b.*spend",
     spec_setup(), function(i) dml_plr(i$spec, learner_outcome = lrn_logistic(), n_folds = 2))
 err("dml_plr with a treatment that is a linear function of a covariate", "degenerate", "promo",
     with_df(edit_col("promo", function(x, df) 2 * df$income + 1), binary = FALSE),
-    function(i) dml_plr(spec_of(i$df), n_folds = 2))
+    function(i) plr_linear(spec_of(i$df), n_folds = 2))
 err("dml_plr with a copy of the treatment among the covariates", "degenerate", "promo",
     with_df(function(df) {
       df$promo_copy <- df$promo
       df
     }, binary = FALSE),
-    function(i) dml_plr(causal_data(i$df, "spend", "promo", c("age", "promo_copy")), n_folds = 2))
+    function(i) plr_linear(causal_data(i$df, "spend", "promo", c("age", "promo_copy")), n_folds = 2))
 
 # ---- user folds ---------------------------------------------------------------------------------
 
@@ -313,18 +313,21 @@ warn("high-dimensional covariates switch to ridge", "high_dimensional", "Nuisanc
        df$spend <- stats::rnorm(60)
        df$promo <- stats::rnorm(60)
        list(df = df)
-     }, function(i) dml_plr(causal_data(i$df, "spend", "promo"), n_folds = 2, seed = 1))
+     }, function(i) plr_linear(causal_data(i$df, "spend", "promo"), n_folds = 2, seed = 1))
 warn("weak treatment", "weak_treatment", "promo",
      with_df(edit_col("promo", function(x, df) {
        set.seed(2)
        2 * df$income + 1 + stats::rnorm(length(x), sd = 0.1)
-     }), binary = FALSE), function(i) dml_plr(spec_of(i$df), n_folds = 2, seed = 1))
+     }), binary = FALSE), function(i) plr_linear(spec_of(i$df), n_folds = 2, seed = 1))
 warn("poor overlap", "overlap", "ATE",
      with_df(edit_col("promo", function(x, df) {
        set.seed(4)
        stats::rbinom(length(x), 1, stats::plogis(6 * df$age))
      })), function(i) dml_irm(spec_of(i$df), n_folds = 2, seed = 1))
 warn("separation of the propensity", "separation", "Nuisance m",
+     with_df(edit_col("promo", function(x, df) as.numeric(df$age > 0))),
+     function(i) irm_linear(spec_of(i$df), n_folds = 2, seed = 1))
+warn("a covariate separating the treatment, with the default (boosting) learners", "overlap", "ATE",
      with_df(edit_col("promo", function(x, df) as.numeric(df$age > 0))),
      function(i) dml_irm(spec_of(i$df), n_folds = 2, seed = 1))
 warn("a copy of the outcome among the covariates", NULL, "spend_copy",

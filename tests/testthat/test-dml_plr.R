@@ -1,11 +1,12 @@
-# PLR against the independent reference (helper-reference-dml.R) on the same folds.
+# PLR against the independent reference (helper-reference-dml.R) on the same folds; the
+# reference fits linear nuisances, so these fits pass lrn_linear() (plr_linear(), helper-data.R).
 
 test_that("PLR partialling out matches the reference (continuous and binary D, repetitions)", {
   for (binary in c(FALSE, TRUE)) {
     df <- make_test_data(n = 600, p = 4, seed = 11, binary_d = binary)
     spec <- test_spec(df)
     folds <- make_folds(spec, n_folds = 5, n_rep = 3, seed = 1)
-    fit <- dml_plr(spec, folds = folds)
+    fit <- plr_linear(spec, folds = folds)
     ref <- ref_plr_fit(X_of(df), df$y, df$d, folds)
     expect_equal(nuisances(fit)$l, ref$l, tolerance = 1e-8, ignore_attr = TRUE)
     expect_equal(nuisances(fit)$m, ref$m, tolerance = 1e-8, ignore_attr = TRUE)
@@ -17,7 +18,7 @@ test_that("PLR IV-type score matches the reference", {
   df <- make_test_data(n = 500, seed = 12, binary_d = FALSE)
   spec <- test_spec(df)
   folds <- make_folds(spec, n_folds = 4, n_rep = 2, seed = 2)
-  fit <- dml_plr(spec, score = "IV-type", folds = folds)
+  fit <- plr_linear(spec, score = "IV-type", folds = folds)
   ref <- ref_plr_fit(X_of(df), df$y, df$d, folds, score = "IV-type")
   expect_equal(nuisances(fit)$g, ref$g, tolerance = 1e-8, ignore_attr = TRUE)
   expect_matches_reference(fit, ref)
@@ -27,7 +28,7 @@ test_that("PLR with weights and clusters matches the reference", {
   df <- make_test_data(n = 600, seed = 13, n_clusters = 40, weights = TRUE)
   spec <- test_spec(df, cluster = "cl", weights = "w")
   folds <- make_folds(spec, n_folds = 5, n_rep = 2, seed = 3)
-  fit <- dml_plr(spec, folds = folds)
+  fit <- plr_linear(spec, folds = folds)
   ref <- ref_plr_fit(X_of(df), df$y, df$d, folds, weights = df$w, cluster = df$cl)
   expect_matches_reference(fit, ref)
   expect_identical(fit$n_clusters, 40L)

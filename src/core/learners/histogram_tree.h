@@ -47,6 +47,7 @@ class HistogramTree {
 
 class TreeGrower {
  public:
+  static constexpr int kFeatureBlock = 4;  // features summed together in one pass
   TreeGrower(const FeatureBins& bins, const TreeOptions& options);
   // Grows a tree on the fitting rows `rows` (global row ids) with gradients g[k], hessians h[k]
   // for rows[k], using only the covariates in `features` (increasing). leaf[k] receives the
@@ -81,6 +82,9 @@ class TreeGrower {
                        const std::vector<int>& features, const TaskRunner& runner);
   Split best_split(const Leaf& leaf, const std::vector<Bin>& histogram,
                    const std::vector<int>& features) const;
+  template <bool kConstantHessian>
+  void accumulate_block(const std::uint8_t* const* columns, Bin* const* bins, int count) const;
+  void accumulate_one(const std::uint8_t* column, Bin* bins, int count, bool constant_hessian) const;
   bool can_split(const Leaf& leaf) const;
   int take_histogram();
 
