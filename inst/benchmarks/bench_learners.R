@@ -161,8 +161,8 @@ run_contender <- function(contender, data_file, reps, threads, K) {
       fastdml_fit(fastdml::lrn_ranger(num.trees = 200, num.threads = threads))
     },
     DoubleML_xgboost = function() {
-      xgb <- list(nrounds = 200, max_depth = 6, eta = 0.1, nthread = threads,
-                  tree_method = "hist", verbose = 0)
+      xgb <- list(booster = "gbtree", nrounds = 200, max_depth = 6, eta = 0.1,
+                  nthread = threads, tree_method = "hist", verbose = 0)
       doubleml_fit(do.call(mlr3::lrn, c(list("regr.xgboost"), xgb)),
                    do.call(mlr3::lrn, c(list("classif.xgboost", predict_type = "prob"), xgb)))
     },
@@ -239,8 +239,9 @@ for (n in sizes) {
       next
     }
     if (!isTRUE(res$hwm_reset)) {
-      notes <- c(notes, sprintf("%s at n = %s: peak RSS mark could not be reset; inc_MB is a lower bound.",
-                                contender, format(n, scientific = TRUE)))
+      notes <- c(notes, sprintf(
+        "%s at n = %s: the peak RSS mark could not be reset; inc_MB is a lower bound.",
+        contender, format(n, scientific = TRUE)))
     }
     if (length(res$warnings)) {
       notes <- c(notes, sprintf("%s at n = %s warned: %s", contender, format(n, scientific = TRUE),
@@ -279,8 +280,9 @@ for (size in unique(result$n)) {
   rel <- 100 * (unlist(head_row[loss]) / unlist(fastest[loss]) - 1)
   speed <- fastest$seconds / head_row$seconds
   mem <- head_row$inc_MB / head_row$X_MB
-  verdicts <- c(verdicts, sprintf(
-    "n = %s: fastdml_boost %.2fx faster than the fastest alternative (%s) [%s]; loss vs it: g0 %+.1f%%, g1 %+.1f%%, m %+.1f%% [%s]; inc_MB / X_MB = %.2f [%s]",
+  verdicts <- c(verdicts, sprintf(paste(
+    "n = %s: fastdml_boost %.2fx faster than the fastest alternative run (%s) [%s];",
+    "loss vs it: g0 %+.1f%%, g1 %+.1f%%, m %+.1f%% [%s]; inc_MB / X_MB = %.2f [%s]"),
     size, speed, fastest$contender, if (speed >= 3) "ok" else "below 3x",
     rel[1], rel[2], rel[3], if (all(rel <= 1)) "ok" else "worse",
     mem, if (mem < 2) "ok" else "above 2x"))
@@ -297,24 +299,33 @@ num <- c("seconds", "ratio", "g0_rmse", "g1_rmse", "m_logloss", "ATE", "SE")
 shown[num] <- lapply(shown[num], signif, 4)
 shown[c("peak_MB", "inc_MB", "X_MB")] <- lapply(shown[c("peak_MB", "inc_MB", "X_MB")], round, 1)
 report <- c(
-  sprintf("bench_learners.R, %s: IRM (ATE), p = %d, K = %d folds (same folds for all), depth-6 trees, %d thread(s)",
-          format(Sys.Date()), p, K, threads),
+  sprintf(paste("bench_learners.R, %s: IRM (ATE), p = %d, K = %d folds (the same for all),",
+                "depth-6 trees, %d thread(s)"), format(Sys.Date()), p, K, threads),
   sprintf("Machine: %s; %d cores; %s", cpu, parallel::detectCores(), R.version.string),
   paste("Packages:", paste(vapply(c("fastdml", "xgboost", "ranger", "DoubleML", "mlr3",
                                     "mlr3learners", "data.table", "callr"),
                                   pkg_version, character(1)), collapse = ", ")),
-  sprintf("Simulated non-linear confounded data, true ATE = %g. Times: median elapsed seconds of 'reps' runs of the fit;", true_ate),
-  "ratio = seconds / seconds of fastdml_boost at the same n; peak_MB = peak RSS of the fresh R process;",
-  "inc_MB = peak added by the fit over the loaded data; X_MB = size of the covariate matrix;",
-  "losses out of fold: g0 RMSE on control rows, g1 RMSE on treated rows, log loss of m.",
+  sprintf("Simulated non-linear confounded data, true ATE = %g.", true_ate),
+  "seconds: median elapsed time of 'reps' runs of the fit; ratio: seconds / fastdml_boost's at",
+  "the same n; peak_MB: peak RSS of the contender's fresh R process; inc_MB: peak added by the",
+  "fit over the loaded data; X_MB: size of the covariate matrix; out-of-fold losses: g0 RMSE",
+  "on control rows, g1 RMSE on treated rows, log loss of m.",
   "",
-  utils::capture.output(print(shown, row.names = FALSE)),
-  if (length(verdicts)) c("", "Target (n = 1e6): >= 3x faster than the fastest alternative, losses within 1%, inc_MB < 2 x X_MB", verdicts),
+  local({
+    old <- options(width = 200)
+    on.exit(options(old))
+    utils::capture.output(print(shown, row.names = FALSE))
+  }),
+  if (length(verdicts)) {
+    c("", paste("Target (at n = 1e6): >= 3x faster than the fastest alternative, each loss",
+                "at most 1% above its, inc_MB < 2 x X_MB"), verdicts)
+  },
   if (length(notes)) c("", "Notes:", notes),
   if (length(failed)) c("", "FAILED:", failed))
 cat("\n", report, sep = "\n")
 script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-out_dir <- if (length(script)) file.path(dirname(script), "results") else file.path("inst", "benchmarks", "results")
+out_dir <- file.path(if (length(script)) dirname(script) else file.path("inst", "benchmarks"),
+                     "results")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 out_file <- file.path(out_dir, sprintf("bench_learners_%s.txt", format(Sys.Date())))
 writeLines(report, out_file)

@@ -285,6 +285,29 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   return kept;
 }
 
+void BoostLearner::fit_models(const CrossFitProblem& problem, const FeatureBins& bins,
+                              const std::vector<int>& train, const std::vector<int>& predict,
+                              long long output_offset, int info_index, long long task_index,
+                              long long task_stride, const TaskRunner& runner) const {
+  const bool joint = options_.objective == BoostObjective::kSoftmax;
+  const size_t n_models = joint ? 1 : problem.targets.size();
+  for (size_t t = 0; t < n_models; ++t) {
+    std::vector<const double*> targets;
+    std::vector<double*> outputs;
+    for (size_t c = 0; c < problem.targets.size(); ++c) {
+      if (!joint && c != t) continue;
+      targets.push_back(problem.targets[c]);
+      outputs.push_back(problem.predictions[c] + output_offset);
+    }
+    const long long task = static_cast<long long>(t) * task_stride + task_index;
+    const int kept = fit_predict(bins, targets, problem.weights, train, predict,
+                                 options_.seed + static_cast<std::uint64_t>(task), outputs, runner);
+    for (size_t c = 0; c < problem.fit_info.size(); ++c) {
+      if (joint || c == t) problem.fit_info[c][info_index] = kept;
+    }
+  }
+}
+
 void BoostLearner::fit_predict_fold(const CrossFitProblem& problem, const LearnerState& state,
                                     int rep, int fold, const TaskRunner& runner) const {
   const FeatureBins& bins = *static_cast<const BoostState&>(state).bins;
@@ -294,25 +317,9 @@ void BoostLearner::fit_predict_fold(const CrossFitProblem& problem, const Learne
     throw std::runtime_error("BoostLearner: fewer than two training rows in fold " +
                              std::to_string(fold + 1) + " of repetition " + std::to_string(rep + 1));
   }
-  const std::vector<int>& test = folds.test_rows(rep, fold);
-  const long long offset = static_cast<long long>(rep) * folds.n();
-  const bool joint = options_.objective == BoostObjective::kSoftmax;
-  const size_t n_models = joint ? 1 : problem.targets.size();
-  for (size_t t = 0; t < n_models; ++t) {
-    std::vector<const double*> targets;
-    std::vector<double*> outputs;
-    for (size_t c = 0; c < problem.targets.size(); ++c) {
-      if (!joint && c != t) continue;
-      targets.push_back(problem.targets[c]);
-      outputs.push_back(problem.predictions[c] + offset);
-    }
-    const long long task = (static_cast<long long>(t) * folds.n_rep() + rep) * folds.n_folds() + fold;
-    const int kept = fit_predict(bins, targets, problem.weights, train, test,
-                                 options_.seed + static_cast<std::uint64_t>(task), outputs, runner);
-    for (size_t c = 0; c < problem.fit_info.size(); ++c) {
-      if (joint || c == t) problem.fit_info[c][rep * folds.n_folds() + fold] = kept;
-    }
-  }
+  const int per_target = folds.n_rep() * folds.n_folds();
+  fit_models(problem, bins, train, folds.test_rows(rep, fold), static_cast<long long>(rep) * folds.n(),
+             rep * folds.n_folds() + fold, rep * folds.n_folds() + fold, per_target, runner);
 }
 
 void BoostLearner::fit_predict_full(const CrossFitProblem& problem, const TaskRunner& runner) const {
@@ -320,23 +327,7 @@ void BoostLearner::fit_predict_full(const CrossFitProblem& problem, const TaskRu
   const std::shared_ptr<const FeatureBins> bins = cache_->get(data, options_.max_bins, runner);
   const std::vector<int> train = masked_rows(data.n(), problem.train_mask);
   check_targets(problem.targets, train);
-  const std::vector<int> rows = all_rows(data.n());
-  const bool joint = options_.objective == BoostObjective::kSoftmax;
-  const size_t n_models = joint ? 1 : problem.targets.size();
-  for (size_t t = 0; t < n_models; ++t) {
-    std::vector<const double*> targets;
-    std::vector<double*> outputs;
-    for (size_t c = 0; c < problem.targets.size(); ++c) {
-      if (!joint && c != t) continue;
-      targets.push_back(problem.targets[c]);
-      outputs.push_back(problem.predictions[c]);
-    }
-    const int kept = fit_predict(*bins, targets, problem.weights, train, rows,
-                                 options_.seed + static_cast<std::uint64_t>(t), outputs, runner);
-    for (size_t c = 0; c < problem.fit_info.size(); ++c) {
-      if (joint || c == t) problem.fit_info[c][0] = kept;
-    }
-  }
+  fit_models(problem, *bins, train, all_rows(data.n()), 0, 0, 0, 1, runner);
 }
 
 }  // namespace fastdml

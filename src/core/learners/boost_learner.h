@@ -70,6 +70,13 @@ class BoostLearner : public Learner {
                   const std::vector<double*>& outputs, const TaskRunner& runner) const;
 
  private:
+  // One model per target (all targets jointly for softmax) on `train`, predicting `predict`
+  // into the outputs shifted by output_offset; target t's task index (for its seed) is
+  // t * task_stride + task_index, and its rounds kept go to fit_info[t][info_index].
+  void fit_models(const CrossFitProblem& problem, const FeatureBins& bins,
+                  const std::vector<int>& train, const std::vector<int>& predict,
+                  long long output_offset, int info_index, long long task_index,
+                  long long task_stride, const TaskRunner& runner) const;
   void check_targets(const std::vector<const double*>& targets, const std::vector<int>& rows) const;
   BoostOptions options_;
   std::shared_ptr<FeatureBinCache> cache_;
