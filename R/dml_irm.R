@@ -18,9 +18,10 @@
 #'
 #' @inheritParams dml_plr
 #' @param estimand `"ATE"` or `"ATT"`.
-#' @param learner_outcome Learner for g0 and g1.
-#' @param learner_treatment Learner for the propensity m (a classifier, default
-#'   [lrn_logistic()]).
+#' @param learner_outcome Learner for g0 and g1; default [lrn_boost()] (probabilities for a
+#'   0/1 outcome).
+#' @param learner_treatment Learner for the propensity m, a classifier; default [lrn_boost()]
+#'   (logistic loss for the 0/1 treatment), or e.g. [lrn_logistic()].
 #' @param trim Propensities are clipped to `[trim, 1 - trim]`; `0 < trim < 0.5`.
 #' @param normalize Use Hajek-normalised weights.
 #' @param nuisances Optional external nuisances: a named list with `g0`, `g1`, `m` (untrimmed

@@ -9,8 +9,10 @@
 #' function (cluster-robust when the data have clusters).
 #'
 #' @param spec A [causal_data()] object.
-#' @param learner_outcome Learner for l = E[Y | X] (and g for the IV-type score).
-#' @param learner_treatment Learner for m = E[D | X].
+#' @param learner_outcome Learner for l = E[Y | X] (and g for the IV-type score); default
+#'   [lrn_boost()], which fits probabilities for a 0/1 outcome.
+#' @param learner_treatment Learner for m = E[D | X]; default [lrn_boost()] (probabilities for
+#'   a 0/1 treatment).
 #' @param score `"partialling out"` (default) or `"IV-type"`.
 #' @param n_folds Number of cross-fitting folds.
 #' @param n_rep Number of repetitions of the cross-fitting with fresh folds.
@@ -20,7 +22,9 @@
 #'   (vectors or n x n_rep matrices) `l`, `m` (and `g` for IV-type), optionally `folds`; no
 #'   learner is fitted then.
 #' @param seed Optional seed for drawing the folds (`set.seed` semantics; the RNG state is
-#'   restored). `NULL` uses the current RNG stream.
+#'   restored), also used by [lrn_boost()] learners without a seed of their own. `NULL` uses
+#'   the current RNG stream (for the folds, and a seed for the boosting learners drawn from it,
+#'   so [set.seed()] reproduces the fit).
 #' @param cluster_correction With clusters, multiply the cluster-robust variance by
 #'   G / (G - 1) (G clusters), the usual small-sample correction.
 #' @param num.threads Threads for the C++ cross-fit; default

@@ -113,12 +113,21 @@ boost_core_spec <- function(learner, target, mask) {
   c(list(kind = "boost", ridge = NA_real_, seed = as.double(learner$seed)), params)
 }
 
-# Boosting learners without a seed get the fit's seed, or one drawn from R's random stream
-# (once per fit, and only when some learner needs it), so that set.seed() reproduces a fit.
+# Boosting learners without a seed (also inside stacks) get the fit's seed, or one drawn from
+# R's random stream (once per fit, and only when some learner needs it), so that set.seed()
+# reproduces a fit.
 resolve_learner_seeds <- function(defs, seed) {
-  needs <- vapply(defs, function(def) identical(def$learner$kind, "boost") && is.null(def$learner$seed), logical(1))
+  unseeded <- function(learner) identical(learner$kind, "boost") && is.null(learner$seed)
+  needs <- vapply(defs, function(def) {
+    unseeded(def$learner) || any(vapply(def$learner$learners, unseeded, logical(1)))
+  }, logical(1))
   if (!any(needs)) return(defs)
   drawn <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else as.integer(seed)
-  for (name in names(defs)[needs]) defs[[name]]$learner$seed <- drawn
+  for (name in names(defs)[needs]) {
+    if (unseeded(defs[[name]]$learner)) defs[[name]]$learner$seed <- drawn
+    for (base in names(defs[[name]]$learner$learners)) {
+      if (unseeded(defs[[name]]$learner$learners[[base]])) defs[[name]]$learner$learners[[base]]$seed <- drawn
+    }
+  }
   defs
 }

@@ -17,8 +17,8 @@
 #' it may instead return a column per class named `"0"`/`"1"`); an error inside `fit` or `predict`
 #' comes back as a `fastdml_error_learner` naming the nuisance, fold and repetition.
 #'
-#' With many covariates (p + 1 above half the training rows of a fold) an unpenalised built-in
-#' learner is switched to ridge with penalty p and a `fastdml_warning_high_dimensional`; when
+#' With many covariates (p + 1 above half the training rows of a fold) an unpenalised
+#' `lrn_linear()` or `lrn_logistic()` learner is switched to ridge with penalty p and a `fastdml_warning_high_dimensional`; when
 #' p >= n the fit runs on the principal axes of the standardised covariates, which gives the
 #' same ridge predictions with n x n instead of p x p solves.
 #'

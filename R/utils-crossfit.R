@@ -10,6 +10,7 @@
 # (`fold_info`: n_folds x n_rep matrices, e.g. boosting rounds) and the stacking weights.
 crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   for (name in names(defs)) check_classifier_target(defs[[name]], name)
+  defs <- resolve_learner_seeds(defs, NULL)
   out <- stats::setNames(vector("list", length(defs)), names(defs))
   fold_info <- list()
   kinds <- vapply(defs, function(def) def$learner$kind, character(1))

@@ -59,8 +59,18 @@ check_treatment_residual <- function(spec, m) {
   w <- if (is.null(spec$weights)) rep(1, spec$n) else spec$weights
   total <- sum(w * (spec$d - sum(w * spec$d) / sum(w))^2)
   share <- min(colSums(w * (spec$d - m)^2)) / total
-  if (share < fit_check_limits$degenerate_treatment) {
-    fd_abort("degenerate", c("The treatment {.field {spec$treatment}} is (almost) a deterministic function of the covariates: its out-of-fold residual keeps {format(share, digits = 2)} of its variance.",
+  # A flexible learner only approximates an exact function (steps for a line): the exact
+  # linear dependence is checked too, whatever the learner (when cheap, or when weak anyway;
+  # not with p close to n, where every treatment is a linear function of the covariates).
+  degenerate <- share < fit_check_limits$degenerate_treatment
+  determined <- ncol(spec$X) + 1 < spec$n / 2
+  if (!degenerate && determined &&
+      (share < fit_check_limits$weak_treatment || as.double(spec$n) * ncol(spec$X) <= 1e7)) {
+    linear <- sum(w * qr.resid(qr(cbind(1, spec$X)), spec$d)^2) / total
+    degenerate <- linear < fit_check_limits$degenerate_treatment
+  }
+  if (degenerate) {
+    fd_abort("degenerate", c("The treatment {.field {spec$treatment}} is (almost) a deterministic function of the covariates: its out-of-fold residual keeps {format(share, digits = 2)} of its variance{if (share >= fit_check_limits$degenerate_treatment) ', and it is an exact linear function of them' else ''}.",
                              i = "The effect is not identified; drop the covariates that determine the treatment."))
   }
   if (share < fit_check_limits$weak_treatment) {

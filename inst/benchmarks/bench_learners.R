@@ -147,6 +147,57 @@ run_contender <- function(contender, data_file, reps, threads, K) {
     list(g0 = as.numeric(obj$predictions$ml_g0), g1 = as.numeric(obj$predictions$ml_g1),
          m = as.numeric(obj$predictions$ml_m), ate = unname(obj$coef), se = unname(obj$se))
   }
+  # mlr3learners 0.16 needs xgboost >= 3.2; with an older xgboost (the only one for R < 4.3)
+  # its xgboost learners fail, and a minimal mlr3 learner over xgboost::xgb.train() with the
+  # same parameters stands in (regression: reg:squarederror; classification: binary:logistic,
+  # predict_type "prob").
+  xgb_params <- list(booster = "gbtree", max_depth = 6, eta = 0.1, nthread = threads,
+                     tree_method = "hist")
+  xgb_rounds <- 200
+  xgb_native <- contender == "DoubleML_xgboost" && tryCatch({
+    probe <- mlr3::lrn("regr.xgboost", nrounds = 2, verbose = 0)
+    probe$train(mlr3::as_task_regr(data.frame(x = seq_len(50) / 50, y = sin(seq_len(50))),
+                                   target = "y"))
+    TRUE
+  }, error = function(e) FALSE)
+  xgb_learner <- function(type) {
+    if (xgb_native) {
+      args <- c(list(paste0(type, ".xgboost"), nrounds = xgb_rounds, verbose = 0), xgb_params)
+      if (type == "classif") args$predict_type <- "prob"
+      return(do.call(mlr3::lrn, args))
+    }
+    R6::R6Class(paste0(type, "_xgb_train"),
+      inherit = if (type == "regr") mlr3::LearnerRegr else mlr3::LearnerClassif,
+      public = list(
+        initialize = function() {
+          if (type == "regr") {
+            super$initialize(id = "regr.xgb_train", feature_types = c("numeric", "integer"),
+                             packages = "xgboost")
+          } else {
+            super$initialize(id = "classif.xgb_train", feature_types = c("numeric", "integer"),
+                             predict_types = c("response", "prob"), properties = "twoclass",
+                             packages = "xgboost")
+            self$predict_type <- "prob"
+          }
+        }),
+      private = list(
+        .train = function(task) {
+          x <- as.matrix(task$data(cols = task$feature_names))
+          label <- if (type == "regr") task$truth() else as.numeric(task$truth() == task$positive)
+          objective <- if (type == "regr") "reg:squarederror" else "binary:logistic"
+          xgboost::xgb.train(params = c(list(objective = objective), xgb_params),
+                             data = xgboost::xgb.DMatrix(x, label = label, nthread = threads),
+                             nrounds = xgb_rounds, verbose = 0)
+        },
+        .predict = function(task) {
+          x <- as.matrix(task$data(cols = task$feature_names))
+          pred <- stats::predict(self$model, xgboost::xgb.DMatrix(x, nthread = threads))
+          if (type == "regr") return(list(response = pred))
+          prob <- cbind(pred, 1 - pred)
+          colnames(prob) <- c(task$positive, task$negative)
+          list(prob = prob)
+        }))$new()
+  }
   fit_once <- switch(contender,
     fastdml_boost = function() fastdml_fit(fastdml::lrn_boost()),
     fastdml_boost_d6 = function() {
@@ -161,10 +212,7 @@ run_contender <- function(contender, data_file, reps, threads, K) {
       fastdml_fit(fastdml::lrn_ranger(num.trees = 200, num.threads = threads))
     },
     DoubleML_xgboost = function() {
-      xgb <- list(booster = "gbtree", nrounds = 200, max_depth = 6, eta = 0.1,
-                  nthread = threads, tree_method = "hist", verbose = 0)
-      doubleml_fit(do.call(mlr3::lrn, c(list("regr.xgboost"), xgb)),
-                   do.call(mlr3::lrn, c(list("classif.xgboost", predict_type = "prob"), xgb)))
+      doubleml_fit(xgb_learner("regr"), xgb_learner("classif"))
     },
     DoubleML_ranger = function() {
       doubleml_fit(mlr3::lrn("regr.ranger", num.trees = 200, num.threads = threads),
@@ -192,7 +240,8 @@ run_contender <- function(contender, data_file, reps, threads, K) {
       }))[["elapsed"]]
   }
   c(value, list(times = times, peak = status_mb("VmHWM"), baseline = baseline,
-                hwm_reset = reset, warnings = unique(warnings_seen)))
+                hwm_reset = reset, warnings = unique(warnings_seen),
+                xgb_stand_in = contender == "DoubleML_xgboost" && !xgb_native))
 }
 
 rmse <- function(truth, pred) sqrt(mean((truth - pred)^2))
@@ -205,6 +254,10 @@ skipped <- function(contender, n) {
                 (startsWith(contender, "DoubleML") && !big_doubleml))
 }
 
+load_average <- function() {
+  paste(utils::head(strsplit(readLines("/proc/loadavg"), " ")[[1]], 3), collapse = " ")
+}
+load_start <- load_average()
 rows <- list()
 notes <- character()
 failed <- character()
@@ -242,6 +295,13 @@ for (n in sizes) {
       notes <- c(notes, sprintf(
         "%s at n = %s: the peak RSS mark could not be reset; inc_MB is a lower bound.",
         contender, format(n, scientific = TRUE)))
+    }
+    if (isTRUE(res$xgb_stand_in)) {
+      notes <- c(notes, sprintf(paste(
+        "%s at n = %s: mlr3learners' xgboost learners do not run with xgboost %s;",
+        "DoubleML drove a minimal mlr3 learner over xgboost::xgb.train() with the same",
+        "parameters (defined in this script)."), contender, format(n, scientific = TRUE),
+        as.character(utils::packageVersion("xgboost"))))
     }
     if (length(res$warnings)) {
       notes <- c(notes, sprintf("%s at n = %s warned: %s", contender, format(n, scientific = TRUE),
@@ -301,7 +361,8 @@ shown[c("peak_MB", "inc_MB", "X_MB")] <- lapply(shown[c("peak_MB", "inc_MB", "X_
 report <- c(
   sprintf(paste("bench_learners.R, %s: IRM (ATE), p = %d, K = %d folds (the same for all),",
                 "depth-6 trees, %d thread(s)"), format(Sys.Date()), p, K, threads),
-  sprintf("Machine: %s; %d cores; %s", cpu, parallel::detectCores(), R.version.string),
+  sprintf("Machine: %s; %d cores; %s; load average %s at the start, %s at the end",
+          cpu, parallel::detectCores(), R.version.string, load_start, load_average()),
   paste("Packages:", paste(vapply(c("fastdml", "xgboost", "ranger", "DoubleML", "mlr3",
                                     "mlr3learners", "data.table", "callr"),
                                   pkg_version, character(1)), collapse = ", ")),

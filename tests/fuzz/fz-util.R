@@ -72,9 +72,16 @@ fz_show_args <- function(args) {
 }
 
 # Deep copy for the "modified in place" check: data.table::copy() for data.tables (it keeps
-# the self reference, so identical() compares the data), serialize round trip otherwise.
+# the self reference, so identical() compares the data), also inside lists (e.g. the
+# `stacking` table of nuisances(fit)), serialize round trip otherwise.
 fz_deep_copy <- function(x) {
   if (inherits(x, "data.table")) return(data.table::copy(x))
+  if (is.function(x) || is.environment(x)) return(x)
+  if (is.list(x) && !is.data.frame(x)) {
+    out <- lapply(x, fz_deep_copy)
+    attributes(out) <- attributes(x)
+    return(out)
+  }
   unserialize(serialize(x, NULL))
 }
 

@@ -17,7 +17,7 @@ test_that("PLR 95% intervals cover the truth in [0.92, 0.98] of 300 replications
     d <- drop(X %*% c(0.6, -0.4, 0.2)) + rnorm(n)
     y <- 0.5 * d + drop(X %*% c(1, 0.5, -0.5)) + rnorm(n)
     spec <- causal_data(data.frame(X, d = d, y = y), "y", "d")
-    confint(dml_plr(spec, n_folds = 5, num.threads = 1))[1, ]
+    confint(dml_plr(spec, lrn_linear(), lrn_linear(), n_folds = 5, num.threads = 1))[1, ]
   })
   expect_gte(coverage, 0.92)
   expect_lte(coverage, 0.98)
@@ -31,7 +31,8 @@ test_that("IRM ATE 95% intervals cover the truth in [0.92, 0.98] of 300 replicat
     d <- rbinom(n, 1, plogis(drop(X %*% c(0.7, -0.5, 0.3))))
     y <- 0.5 * d + drop(X %*% c(1, 0.5, -0.5)) + rnorm(n)
     spec <- causal_data(data.frame(X, d = d, y = y), "y", "d")
-    confint(dml_irm(spec, n_folds = 5, num.threads = 1))[1, ]
+    confint(dml_irm(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(),
+                    n_folds = 5, num.threads = 1))[1, ]
   })
   expect_gte(coverage, 0.92)
   expect_lte(coverage, 0.98)

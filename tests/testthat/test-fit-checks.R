@@ -38,8 +38,10 @@ test_that("a weakly or not identified treatment is caught in PLR", {
   df$y <- df$x1 + rnorm(300)
   df$d <- 2 * df$x1 - df$x2
   spec <- causal_data(df, "y", "d", c("x1", "x2"))
-  # The linear treatment model recovers an exactly linear treatment (boosting only approximates it).
+  # The linear treatment model recovers an exactly linear treatment; boosting only approximates
+  # it, and the exact linear check behind the weak-treatment warning catches it.
   expect_error(plr_linear(spec, seed = 1), "deterministic function", class = "fastdml_error_degenerate")
+  expect_error(dml_plr(spec, seed = 1), "deterministic function", class = "fastdml_error_degenerate")
   expect_error(plr_linear(spec, seed = 1, score = "IV-type"), class = "fastdml_error_degenerate")
   df$d <- 2 * df$x1 + 0.05 * rnorm(300)
   weak <- causal_data(df, "y", "d", c("x1", "x2"))

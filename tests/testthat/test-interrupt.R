@@ -10,9 +10,14 @@ test_that("an interrupted cross-fit returns promptly with no thread left running
   skip_if_not(file.exists("/proc/self/stat"), "needs /proc to read CPU times")
   session <- interrupt_session()
   on.exit(session$close(), add = TRUE)
+  # the default boosting learners, and the linear / logistic ones (chunked Gram and IRLS passes)
   fits <- list(
     irm = function() dml_irm(spec, folds = folds_20, num.threads = 2),
-    plr = function() dml_plr(spec, folds = folds_60, num.threads = 2))
+    plr = function() dml_plr(spec, folds = folds_60, num.threads = 2),
+    irm_linear = function() dml_irm(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(),
+                                    folds = folds_20, num.threads = 2),
+    plr_linear = function() dml_plr(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(),
+                                    folds = folds_60, num.threads = 2))
   for (name in names(fits)) {
     run <- interrupt_fit(session, fits[[name]], deadline = 5)
     expect_true(was_interrupted(run$result), info = name)

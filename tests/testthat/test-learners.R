@@ -41,8 +41,8 @@ test_that("lrn_linear matches lm() fold by fold, on all rows and on one arm", {
   df$x5 <- df$x5 * 1e4 + 5e4   # badly scaled column, like income
   spec <- test_spec(df)
   folds <- make_folds(spec, 5, seed = 1)
-  fit <- dml_irm(spec, folds = folds)
-  plr <- dml_plr(spec, folds = folds)
+  fit <- irm_linear(spec, folds = folds)
+  plr <- plr_linear(spec, folds = folds)
   form <- y ~ x1 + x2 + x3 + x4 + x5
   ref_l <- fold_by_fold(df, folds[, 1], function(tr, te) predict(lm(form, tr), te))
   ref_g1 <- fold_by_fold(df, folds[, 1], function(tr, te) predict(lm(form, tr[tr$d == 1, ]), te))
@@ -70,7 +70,7 @@ test_that("lrn_custom runs any R model with the same folds", {
                            predict = function(model, x) drop(cbind(1, x) %*% model),
                            name = "lm.fit")
   a <- dml_plr(spec, learner_outcome = wrapped_lm, learner_treatment = wrapped_lm, folds = folds)
-  b <- dml_plr(spec, folds = folds)
+  b <- plr_linear(spec, folds = folds)
   expect_equal(nuisances(a)$l, nuisances(b)$l, tolerance = 1e-8)
   expect_equal(coef(a), coef(b), tolerance = 1e-8)
   expect_identical(unname(a$learners), c("lm.fit", "lm.fit"))
@@ -97,7 +97,7 @@ test_that("collinear covariates give lm()/glm() predictions (minimum-norm solve)
   df$y <- df$d + df$x1 + rnorm(n)
   spec <- causal_data(df, "y", "d", c("x1", "x2", "x3"))
   folds <- make_folds(spec, 5, seed = 1)
-  fit <- dml_irm(spec, folds = folds)
+  fit <- irm_linear(spec, folds = folds)
   ref_g1 <- fold_by_fold(df, folds[, 1], function(tr, te) {
     suppressWarnings(predict(lm(y ~ x1 + x2 + x3, tr[tr$d == 1, ]), te))
   })
@@ -114,11 +114,15 @@ test_that("perfect separation ends quickly with clipped propensities and a warni
   df$d <- as.numeric(df$x1 > 0)
   df$y <- df$d + df$x1 + rnorm(400)
   spec <- causal_data(df, "y", "d", c("x1", "x2"))
-  run <- collect_warnings(dml_irm(spec, seed = 1))
+  run <- collect_warnings(irm_linear(spec, seed = 1))   # the logistic propensity separates
   fit <- run$value
   expect_setequal(run$classes, c("fastdml_warning_overlap", "fastdml_warning_separation"))
   expect_gt(mean(fit$clipped_share), 0.9)
   expect_true(is.finite(coef(fit)) && is.finite(fit$se))
+  # The default boosting propensity stays inside (0, 1); the overlap check still fires.
+  boost <- collect_warnings(dml_irm(spec, seed = 1))
+  expect_true("fastdml_warning_overlap" %in% boost$classes)
+  expect_true(is.finite(coef(boost$value)) && is.finite(boost$value$se))
 })
 
 test_that("ridge with p >= n runs on the principal axes and equals ridge on the covariates", {

@@ -39,24 +39,37 @@ test_that("print and summary show the estimate, repetitions and nuisance quality
 test_that("nuisances() returns folds, predictions and an out-of-fold quality table", {
   df <- make_test_data(n = 300, seed = 43)
   spec <- test_spec(df)
-  fit <- dml_irm(spec, n_folds = 3, n_rep = 2, seed = 2)
-  nu <- nuisances(fit)
-  expect_identical(names(nu), c("folds", "g0", "g1", "m", "quality"))
-  expect_identical(dim(nu$folds), c(300L, 2L))
-  expect_identical(dim(nu$m), c(300L, 2L))
-  q <- nu$quality
-  expect_s3_class(q, "data.table")
-  expect_identical(nrow(q), 3L * 2L * 4L)   # nuisances x reps x (pooled + 3 folds)
-  pooled <- q[q$nuisance == "g0" & is.na(q$fold) & q$rep == 1]
-  control <- df$d == 0
-  resid <- df$y[control] - nu$g0[control, 1]
-  expect_equal(pooled$rmse, sqrt(mean(resid^2)))
-  expect_equal(pooled$r2, 1 - sum(resid^2) / sum((df$y[control] - mean(df$y[control]))^2))
-  m_row <- q[q$nuisance == "m" & is.na(q$fold) & q$rep == 2]
-  p <- nu$m[, 2]
-  expect_equal(m_row$log_loss, -mean(df$d * log(p) + (1 - df$d) * log(1 - p)))
-  pairs <- outer(p[df$d == 1], p[df$d == 0], ">") + 0.5 * outer(p[df$d == 1], p[df$d == 0], "==")
-  expect_equal(m_row$auc, mean(pairs))
+  # The default (boosting) learners, and the linear outcome / logistic propensity ones.
+  for (boosted in c(TRUE, FALSE)) {
+    fit <- if (boosted) dml_irm(spec, n_folds = 3, n_rep = 2, seed = 2) else irm_linear(spec, n_folds = 3, n_rep = 2, seed = 2)
+    nu <- nuisances(fit)
+    expect_identical(names(nu), c("folds", "g0", "g1", "m", "quality", "stacking"))
+    expect_identical(dim(nu$folds), c(300L, 2L))
+    expect_identical(dim(nu$m), c(300L, 2L))
+    expect_s3_class(nu$stacking, "data.table")
+    expect_identical(nrow(nu$stacking), 0L)   # no lrn_stack()
+    q <- nu$quality
+    expect_s3_class(q, "data.table")
+    expect_identical(nrow(q), 3L * 2L * 4L)   # nuisances x reps x (pooled + 3 folds)
+    # boosting rounds kept per fold (their mean on the pooled rows); NA for other learners
+    expect_identical(all(!is.na(q$rounds)), boosted)
+    expect_identical(all(is.na(q$rounds)), !boosted)
+    if (boosted) {
+      by_fold <- q[q$nuisance == "m" & q$rep == 2 & !is.na(q$fold)]
+      expect_equal(q[q$nuisance == "m" & q$rep == 2 & is.na(q$fold)]$rounds, mean(by_fold$rounds))
+      expect_true(all(q$rounds >= 1 & q$rounds <= 500))
+    }
+    pooled <- q[q$nuisance == "g0" & is.na(q$fold) & q$rep == 1]
+    control <- df$d == 0
+    resid <- df$y[control] - nu$g0[control, 1]
+    expect_equal(pooled$rmse, sqrt(mean(resid^2)))
+    expect_equal(pooled$r2, 1 - sum(resid^2) / sum((df$y[control] - mean(df$y[control]))^2))
+    m_row <- q[q$nuisance == "m" & is.na(q$fold) & q$rep == 2]
+    p <- nu$m[, 2]
+    expect_equal(m_row$log_loss, -mean(df$d * log(p) + (1 - df$d) * log(1 - p)))
+    pairs <- outer(p[df$d == 1], p[df$d == 0], ">") + 0.5 * outer(p[df$d == 1], p[df$d == 0], "==")
+    expect_equal(m_row$auc, mean(pairs))
+  }
 })
 
 test_that("autoplot draws estimates, overlap and nuisance calibration", {
