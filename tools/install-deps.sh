@@ -2,7 +2,9 @@
 # Installs what fastdml needs on a fresh Debian machine with R: prebuilt r-cran-* packages from
 # Debian where it can (root and apt-get available), CRAN for anything still missing.
 #   tools/install-deps.sh            runtime dependencies
-#   tools/install-deps.sh --tests    + what the test suite needs
+#   tools/install-deps.sh --tests    + what the test suite needs (with the packages the learner
+#                                    wrappers are tested against: ranger, glmnet, grf, mlr3,
+#                                    mlr3learners, xgboost 1.7.8.1 from CRAN's archive on R < 4.3)
 #   tools/install-deps.sh --docs     + what the vignettes and R CMD check need
 #   tools/install-deps.sh --bench    + the peers the benchmarks compare against (DoubleML)
 set -euo pipefail
@@ -17,7 +19,7 @@ for arg in "$@"; do
 done
 
 r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
-[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet"
 [ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
 
 deb_pkgs=""
@@ -43,6 +45,32 @@ if (length(missing)) {
 still <- pkgs[!vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)]
 if (length(still)) stop("could not install: ", paste(still, collapse = ", "))
 RS
+
+# Learner wrappers' peers not in Debian: source builds from CRAN, only when missing (grf ~4 min,
+# xgboost ~10 min on 2 cores). mlr3 needs a newer checkmate than Debian's; current xgboost
+# needs R >= 4.3, so R 4.2 gets 1.7.8.1 from the archive.
+if [ "$want_tests" = 1 ] || [ "$want_bench" = 1 ]; then
+  MAKEFLAGS="${MAKEFLAGS:--j2}" Rscript - <<'RS'
+have <- function(p) requireNamespace(p, quietly = TRUE)
+if (!have("mlr3")) install.packages("checkmate", Ncpus = 2L)
+missing <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners"))
+if (length(missing)) install.packages(missing, Ncpus = 2L)
+if (!have("xgboost")) {
+  if (getRversion() >= "4.3.0") {
+    install.packages("xgboost", Ncpus = 2L)
+  } else {
+    archive <- file.path(tempdir(), "xgboost_1.7.8.1.tar.gz")
+    cran <- getOption("repos")[["CRAN"]]
+    if (is.null(cran) || cran == "@CRAN@") cran <- "https://cloud.r-project.org"
+    utils::download.file(paste0(cran, "/src/contrib/Archive/xgboost/xgboost_1.7.8.1.tar.gz"),
+                         archive, quiet = TRUE)
+    install.packages(archive, repos = NULL, type = "source")
+  }
+}
+still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "xgboost"))
+if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")
+RS
+fi
 
 if [ "$want_bench" = 1 ]; then
   Rscript - <<'RS'
