@@ -73,7 +73,7 @@ check_ridge <- function(ridge) {
 
 check_learner <- function(learner, arg) {
   if (!inherits(learner, "fastdml_learner")) {
-    fd_abort("argument", c("{.arg {arg}} must be a learner such as {.fn lrn_linear}, {.fn lrn_logistic} or {.fn lrn_custom}.",
+    fd_abort("argument", c("{.arg {arg}} must be a learner such as {.fn lrn_boost}, {.fn lrn_linear}, {.fn lrn_logistic}, {.fn lrn_ranger} or {.fn lrn_custom}.",
                      x = "It is a {.cls {class(learner)}}."))
   }
   invisible(learner)

@@ -139,7 +139,7 @@ learner_output <- function(p, n_rows, classifier, label, where) {
   }
   if (!is.numeric(p) && !is.logical(p)) {
     fd_abort("learner", c("The learner {.val {label}} returned a {.cls {class(p)}}, not numbers ({where}).",
-                          i = "{.code predict(model, x)} must return one finite number per row of {.code x}."))
+                          i = if (classifier) "For a 0/1 target return the probability of class 1 (e.g. {.code predict(type = \"prob\")}), not class labels." else "{.code predict(model, x)} must return one finite number per row of {.code x}."))
   }
   p <- as.double(p)
   if (length(p) != n_rows || any(!is.finite(p))) {

@@ -222,3 +222,25 @@ test_that("lrn_boost matches xgboost's hist method in out-of-sample loss (within
     expect_lt(loss(ours), 1.02 * loss(theirs), label = name)
   }
 })
+
+test_that("the C++ cross-fit reports progress to the main thread; fastdml.progress turns the bar off", {
+  set.seed(13)
+  n <- 2000
+  X <- matrix(rnorm(n * 4), n, 4)
+  y <- X[, 1] + rnorm(n)
+  folds <- matrix(rep_len(1:5, n), ncol = 1)
+  spec <- c(list(kind = "boost", ridge = NA_real_, seed = 1), lrn_boost(n_rounds = 40L)$params)
+  seen <- NULL
+  record <- function(done, total) seen <<- rbind(seen, c(done, total))
+  groups <- lapply(1:3, function(i) list(learner = spec, targets = list(y), mask = NULL))
+  out <- fastdml:::.fastdml_crossfit(X, folds, groups, 1L, FALSE, record)
+  expect_true(nrow(seen) >= 1)
+  expect_true(all(seen[, 2] == 15))
+  expect_true(all(diff(seen[, 1]) >= 0) && all(seen[, 1] <= 15))
+  silent <- fastdml:::.fastdml_crossfit(X, folds, groups, 1L, FALSE, NULL)
+  expect_identical(silent, out)
+  withr_off <- options(fastdml.progress = FALSE)
+  on.exit(options(withr_off), add = TRUE)
+  tick <- fastdml:::progress_ticker(10)
+  expect_null(tick(3))
+})

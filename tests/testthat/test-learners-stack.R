@@ -219,3 +219,26 @@ test_that("lrn_stack labels, prints and validates its learners", {
   expect_error(lrn_stack(a = lrn_linear(), a = lrn_logistic()), class = "fastdml_error_argument")
   expect_error(lrn_stack(lrn_linear(), lrn_logistic(), name = ""), class = "fastdml_error_argument")
 })
+
+test_that("a stack in a fit: weights in nuisances(fit)$stacking and in print(fit)", {
+  df <- make_test_data(n = 400, seed = 21)
+  stacked <- lrn_stack(linear = lrn_linear(), boost = lrn_boost(n_rounds = 30L))
+  fit <- dml_plr(test_spec(df), learner_outcome = stacked, learner_treatment = lrn_logistic(),
+                 n_rep = 2, seed = 1)
+  weights <- nuisances(fit)$stacking
+  expect_setequal(names(weights), c("nuisance", "learner", "rep", "weight"))
+  expect_equal(unique(weights$nuisance), "l")
+  expect_equal(as.vector(tapply(weights$weight, weights$rep, sum)), c(1, 1), tolerance = 1e-12)
+  base <- lapply(c(linear = "linear", boost = "boost"), function(name) {
+    dml_plr(test_spec(df), learner_outcome = stacked$learners[[name]], learner_treatment = lrn_logistic(),
+            folds = nuisances(fit)$folds, seed = 1)
+  })
+  for (s in 1:2) {
+    w <- weights[weights$rep == s]
+    combined <- w$weight[w$learner == "linear"] * nuisances(base$linear)$l[, s] +
+      w$weight[w$learner == "boost"] * nuisances(base$boost)$l[, s]
+    expect_equal(nuisances(fit)$l[, s], combined, tolerance = 1e-12)
+  }
+  expect_output(print(fit), "Stack weights \\(l\\): linear [0-9.]+, boost [0-9.]+")
+  expect_equal(nrow(nuisances(dml_plr(test_spec(df), lrn_linear(), lrn_linear(), seed = 1))$stacking), 0)
+})
