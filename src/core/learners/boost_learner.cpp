@@ -35,10 +35,12 @@ void softmax(const double* f, int k, double* q) {
   for (int c = 0; c < k; ++c) q[c] /= total;
 }
 
-// Raw scores (K per row, row-major) of a set of rows.
+// Raw scores (K per row, row-major) of a set of rows (and, for a subset, their positions in
+// the full set).
 struct Scores {
   std::vector<int> rows;
   std::vector<double> raw;
+  std::vector<int> positions;
 };
 
 }  // namespace
@@ -189,6 +191,8 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   std::vector<double> q(k);
   std::vector<std::vector<double>> gradients(k), hessians(k);
   std::vector<bool> in_sample;
+  Scores left_out;                     // fitting rows outside this round's subsample
+  std::vector<int> order, buffer;      // scratch of HistogramTree::add_leaf_values
   const int n_fit = static_cast<int>(fitting.rows.size());
   double best_loss = std::numeric_limits<double>::infinity();
   int best_round = 0, rounds = 0;
@@ -238,6 +242,14 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     if (n_sample < n_fit) {
       in_sample.assign(n_fit, false);
       for (int i : sample) in_sample[i] = true;
+      left_out.rows.clear();
+      left_out.positions.clear();
+      for (int i = 0; i < n_fit; ++i) {
+        if (in_sample[i]) continue;
+        left_out.rows.push_back(fitting.rows[i]);
+        left_out.positions.push_back(i);
+      }
+      left_out.raw.assign(left_out.rows.size() * k, 0.0);
     }
     for (int c = 0; c < k; ++c) {
       HistogramTree tree = grower.grow(sample_rows, gradients[c], hessians[c], features, leaf, runner);
@@ -245,13 +257,12 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         fitting.raw[static_cast<size_t>(sample[s]) * k + c] += tree.nodes[leaf[s]].value;
       }
       if (n_sample < n_fit) {
-        for (int i = 0; i < n_fit; ++i) {
-          if (!in_sample[i]) fitting.raw[static_cast<size_t>(i) * k + c] += tree.predict(bins, fitting.rows[i]);
+        tree.add_leaf_values(bins, left_out.rows, left_out.raw.data(), k, c, order, buffer);
+        for (size_t i = 0; i < left_out.rows.size(); ++i) {
+          fitting.raw[static_cast<size_t>(left_out.positions[i]) * k + c] += left_out.raw[i * k + c];
         }
       }
-      for (size_t i = 0; i < validation.rows.size(); ++i) {
-        validation.raw[i * k + c] += tree.predict(bins, validation.rows[i]);
-      }
+      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c, order, buffer);
       trees.push_back(std::move(tree));
     }
     rounds = round + 1;
@@ -267,18 +278,22 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   }
   const int kept = n_valid > 0 ? best_round : rounds;
 
-  std::vector<double> f(k);
-  for (int r : predict) {
+  std::vector<double> raw(predict.size() * k);
+  for (size_t i = 0; i < predict.size(); ++i) std::copy(init.begin(), init.end(), raw.begin() + i * k);
+  for (int t = 0; t < kept; ++t) {
     for (int c = 0; c < k; ++c) {
-      f[c] = init[c];
-      for (int t = 0; t < kept; ++t) f[c] += trees[static_cast<size_t>(t) * k + c].predict(bins, r);
+      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c, order, buffer);
     }
+  }
+  for (size_t i = 0; i < predict.size(); ++i) {
+    const int r = predict[i];
+    const double* f = raw.data() + i * k;
     if (objective == BoostObjective::kSquaredError) {
       outputs[0][r] = f[0];
     } else if (objective == BoostObjective::kLogistic) {
       outputs[0][r] = sigmoid(f[0]);
     } else {
-      softmax(f.data(), k, q.data());
+      softmax(f, k, q.data());
       for (int c = 0; c < k; ++c) outputs[c][r] = q[c];
     }
   }

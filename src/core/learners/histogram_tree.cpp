@@ -28,6 +28,40 @@ int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
   return node;
 }
 
+void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows,
+                                    double* out, int stride, int offset, std::vector<int>& order,
+                                    std::vector<int>& buffer) const {
+  const int m = static_cast<int>(rows.size());
+  order.resize(m);
+  buffer.resize(m);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> begin(nodes.size(), 0), end(nodes.size(), m);
+  for (size_t node = 0; node < nodes.size(); ++node) {
+    const TreeNode& split = nodes[node];
+    if (split.feature < 0) {
+      for (int i = begin[node]; i < end[node]; ++i) {
+        out[static_cast<size_t>(order[i]) * stride + offset] += split.value;
+      }
+      continue;
+    }
+    const std::uint8_t* column = bins.column(split.feature);
+    int n_left = 0, n_right = 0;
+    for (int i = begin[node]; i < end[node]; ++i) {
+      const int position = order[i];
+      const int b = column[rows[position]];
+      if (b == 0 ? split.missing_left : b <= split.bin) {
+        order[begin[node] + n_left++] = position;
+      } else {
+        buffer[n_right++] = position;
+      }
+    }
+    std::copy(buffer.begin(), buffer.begin() + n_right, order.begin() + begin[node] + n_left);
+    begin[split.left] = begin[node];
+    end[split.left] = begin[split.right] = begin[node] + n_left;
+    end[split.right] = end[node];
+  }
+}
+
 TreeGrower::TreeGrower(const FeatureBins& bins, const TreeOptions& options)
     : bins_(bins), options_(options) {
   if (options_.max_depth < 0) throw std::invalid_argument("TreeGrower: max_depth must be >= 0");
@@ -177,6 +211,8 @@ TreeGrower::Split TreeGrower::best_split(const Leaf& leaf, const std::vector<Bin
     const Bin& missing = bins[0];
     double gl = 0.0, hl = 0.0, cl = 0.0;
     for (int b = 1; b <= bins_.n_bins(j) - 2; ++b) {
+      // An empty bin repeats the previous candidate (not strictly better): skip it.
+      if (bins[b].count == 0.0) continue;
       gl += bins[b].g;
       hl += bins[b].h;
       cl += bins[b].count;
