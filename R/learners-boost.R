@@ -106,6 +106,10 @@ boost_label <- function(params) {
 # for a 0/1 target (on the rows it is trained on) and "regression" otherwise.
 boost_core_spec <- function(learner, target, mask) {
   params <- learner$params
+  if (params$objective == "multiclass") {
+    fd_abort("learner", c("{.code lrn_boost(objective = \"multiclass\")} fits the propensities of several treatment arms; this nuisance has one target.",
+                          i = "Use {.code objective = \"auto\"} (the default) or {.val binary}."))
+  }
   if (params$objective == "auto") {
     trained <- if (is.null(mask)) target else target[mask == 1L]
     params$objective <- if (all(trained == 0 | trained == 1)) "binary" else "regression"

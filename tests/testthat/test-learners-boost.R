@@ -157,6 +157,8 @@ test_that("objective auto: probabilities for 0/1 targets; binary objective refus
   continuous <- make_test_data(n = 300, seed = 9)
   expect_error(dml_plr(test_spec(continuous), learner_outcome = lrn_boost(objective = "binary")),
                class = "fastdml_error_learner")
+  expect_error(dml_plr(test_spec(continuous), learner_outcome = lrn_boost(objective = "multiclass")),
+               "several treatment arms", class = "fastdml_error_learner")
 })
 
 test_that("lrn_boost validates its arguments with classed errors", {
