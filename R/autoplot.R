@@ -125,7 +125,7 @@ plot_nuisance_quality <- function(fit) {
     ggplot2::scale_shape_manual(values = c(fold = 16, pooled = 18), name = NULL) +
     ggplot2::scale_size_manual(values = c(fold = 1.8, pooled = 3.2), name = NULL) +
     ggplot2::facet_wrap(~panel, scales = "free_y") +
-    ggplot2::labs(x = "fold", y = "out-of-fold R\u00b2 (continuous target) or AUC (0/1 target)",
+    ggplot2::labs(x = "fold", y = "out-of-fold R\u00b2 or AUC (see panel)",
                   title = "Out-of-fold nuisance quality", subtitle = subtitle) +
     ggplot2::theme(plot.title.position = "plot", legend.position = "bottom")
 }
