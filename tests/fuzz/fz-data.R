@@ -338,10 +338,19 @@ fz_custom_learner_fns <- function(kind) {
     inf = list(mean_fit, rep_pred(function(p, x) { p[1L] <- Inf; p })))
 }
 
-# A learner description: built-in with a random ridge (rarely an invalid ridge), a custom
-# learner with a behaviour from fz_custom_kinds, or garbage in place of a learner.
+# A learner description: built-in with a random ridge (rarely an invalid ridge), boosting with
+# small random settings (rarely an invalid one), a custom learner with a behaviour from
+# fz_custom_kinds, or garbage in place of a learner.
 fz_gen_learner <- function(role, clean = FALSE) {
   r <- stats::runif(1)
+  if (fz_coin(0.2)) {
+    args <- list(n_rounds = fz_pick(list(1L, 5L, 20L)), max_depth = fz_pick(list(0L, 2L, 6L)),
+                 max_leaves = fz_pick(list(0L, 4L, 31L)), min_child_size = fz_pick(list(1L, 20L)),
+                 subsample = fz_pick(list(1, 0.5)), colsample = fz_pick(list(1, 0.5)),
+                 max_bins = fz_pick(list(3L, 16L, 255L)))
+    if (!clean && fz_coin(0.05)) args[[fz_pick(names(args))]] <- fz_garbage(large = TRUE)
+    return(list(type = "boost", args = args, label = sprintf("lrn_boost(%s)", fz_show_args(args))))
+  }
   if (clean || r < 0.72) {
     kind <- if (role == "treatment" && fz_coin(0.6)) "logistic" else fz_pick(c("linear", "linear", "logistic"))
     ridge <- fz_pick(list(0, 0, 0, 0.1, 1, 1e-8, 1e3))
@@ -363,6 +372,7 @@ fz_build_learner <- function(desc, step) {
   switch(desc$type,
     linear = step("lrn_linear", fz_call("lrn_linear", list(ridge = desc$ridge))),
     logistic = step("lrn_logistic", fz_call("lrn_logistic", list(ridge = desc$ridge))),
+    boost = step("lrn_boost", fz_call("lrn_boost", desc$args)),
     custom = {
       fns <- fz_custom_learner_fns(desc$kind)
       args <- list(fit = fns[[1L]], predict = fns[[2L]])

@@ -246,3 +246,16 @@ test_that("the C++ cross-fit reports progress to the main thread; fastdml.progre
   tick <- fastdml:::progress_ticker(10)
   expect_null(tick(3))
 })
+
+test_that("baselines run lrn_boost on all rows, reproducibly under set.seed()", {
+  df <- make_test_data(n = 300, seed = 15)
+  spec <- test_spec(df)
+  set.seed(2)
+  a <- ipw(spec, learner = lrn_boost(n_rounds = 20L))
+  set.seed(2)
+  b <- ipw(spec, learner = lrn_boost(n_rounds = 20L))
+  expect_identical(coef(a), coef(b))
+  tl <- t_learner(spec, learner = lrn_boost(n_rounds = 20L, seed = 1))
+  expect_true(is.finite(coef(tl)))
+  expect_identical(coef(tl), coef(t_learner(spec, learner = lrn_boost(n_rounds = 20L, seed = 1))))
+})
