@@ -180,9 +180,7 @@ fit_predict_full <- function(spec, learner, target, target_name, mask, num_threa
   def <- nuisance_def(learner, target, target_name, mask)
   check_classifier_target(def, name)
   if (identical(learner$kind, "boost")) {
-    learner <- resolve_learner_seeds(list(full = def), NULL)$full$learner
-    group <- list(learner = boost_core_spec(learner, def$target, def$mask),
-                  targets = list(as.double(target)), mask = def$mask, weights = spec$weights)
+    group <- boost_group(resolve_learner_seeds(list(full = def), NULL)$full, spec$weights)
     return(drop(core_call(.fastdml_fit_predict(spec$X, group, num_threads, FALSE))[[1L]]))
   }
   if (learner$builtin) {

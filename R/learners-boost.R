@@ -103,6 +103,12 @@ boost_label <- function(params) {
   sprintf("boost(%s, %s)", size, stopping)
 }
 
+# A core group fitting one nuisance definition with a boosting learner (seed resolved).
+boost_group <- function(def, weights) {
+  list(learner = boost_core_spec(def$learner, def$target, def$mask),
+       targets = list(as.double(def$target)), mask = def$mask, weights = weights)
+}
+
 # The core's specification of a boosting learner for one target: "auto" resolved to "binary"
 # for a 0/1 target (on the rows it is trained on) and "regression" otherwise.
 boost_core_spec <- function(learner, target, mask) {

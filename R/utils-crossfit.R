@@ -15,6 +15,13 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
   fold_info <- list()
   kinds <- vapply(defs, function(def) def$learner$kind, character(1))
   linear <- names(defs)[kinds %in% c("linear", "logistic")]
+  boosted <- names(defs)[kinds == "boost"]
+  stacked <- names(defs)[kinds == "stack"]
+  custom <- setdiff(names(defs), c(linear, boosted, stacked))
+  keep <- function(fitted) {
+    out[names(fitted$preds)] <<- fitted$preds
+    fold_info[names(fitted$info)] <<- fitted$info
+  }
   if (length(linear)) {
     sizes <- vapply(defs[linear], function(def) min_training_rows(folds, def$mask), numeric(1))
     design <- builtin_design(spec$X, defs[linear], sizes)
@@ -28,22 +35,13 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
       list(learner = list(kind = first$learner$kind, ridge = first$learner$ridge),
            targets = lapply(defs[members], `[[`, "target"), mask = first$mask, members = members)
     })
-    out <- run_core_groups(design$X, folds, groups, num_threads, design$standardize, out)
+    keep(run_core_groups(design$X, folds, groups, num_threads, design$standardize))
   }
-  boosted <- names(defs)[kinds == "boost"]
-  custom <- setdiff(names(defs), c(linear, boosted, kinds_named(kinds, "stack")))
   tick <- progress_ticker(length(c(boosted, custom)) * ncol(folds) * max(folds))
   if (length(boosted)) {
-    groups <- lapply(boosted, function(name) {
-      def <- defs[[name]]
-      list(learner = boost_core_spec(def$learner, def$target, def$mask),
-           targets = list(def$target), mask = def$mask, weights = spec$weights, members = name)
-    })
-    out <- run_core_groups(spec$X, folds, groups, num_threads, FALSE, out, tick)
+    groups <- lapply(boosted, function(name) c(boost_group(defs[[name]], spec$weights), members = name))
+    keep(run_core_groups(spec$X, folds, groups, num_threads, FALSE, tick))
   }
-  fold_info <- attr(out, "fold_info")
-  attr(out, "fold_info") <- NULL
-  stacked <- kinds_named(kinds, "stack")
   stacking <- lapply(stats::setNames(stacked, stacked), function(name) {
     crossfit_stack(spec, folds, defs[[name]], name, num_threads)
   })
@@ -57,8 +55,6 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
        stacking = data.table::rbindlist(lapply(stacking, `[[`, "weights")))
 }
 
-kinds_named <- function(kinds, kind) names(kinds)[kinds == kind]
-
 # A cli progress bar over `total` fold tasks, for the caller's frame: returns tick(done). cli
 # shows it only when the work takes more than a couple of seconds; option
 # fastdml.progress = FALSE turns it off.
@@ -68,21 +64,19 @@ progress_ticker <- function(total, envir = parent.frame()) {
   function(done, ...) cli::cli_progress_update(id = bar, set = done, .envir = envir)
 }
 
-# One threaded C++ cross-fit of core groups; stores each member's predictions in `out` and
-# what its learner reported per fold in attr(out, "fold_info"). `tick(done)` gets progress.
-run_core_groups <- function(X, folds, groups, num_threads, standardize, out, tick = NULL) {
+# One threaded C++ cross-fit of core groups: each member's predictions (`preds`) and what its
+# learner reported per fold (`info`), by member name. `tick(done)` gets progress.
+run_core_groups <- function(X, folds, groups, num_threads, standardize, tick = NULL) {
   fitted <- core_call(.fastdml_crossfit(X, folds, groups, num_threads, standardize, tick))
-  info <- attr(out, "fold_info")
-  if (is.null(info)) info <- list()
+  preds <- info <- list()
   for (g in seq_along(groups)) {
     for (t in seq_along(groups[[g]]$members)) {
       member <- groups[[g]]$members[t]
-      out[[member]] <- fitted[[g]][[t]]
+      preds[[member]] <- fitted[[g]][[t]]
       info[[member]] <- attr(fitted[[g]], "fit_info")[[t]]
     }
   }
-  attr(out, "fold_info") <- info
-  out
+  list(preds = preds, info = info)
 }
 
 # Training rows of the smallest (repetition, fold) training sample allowed by a mask.
