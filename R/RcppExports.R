@@ -25,6 +25,14 @@
     .Call(`_fastdml_fastdml_irm_score`, y, d, weights, g0, g1, m, estimand, trim, normalize, num_threads)
 }
 
+.fastdml_multi_irm_score <- function(y, arm, weights, g, m, estimand, trim, normalize, num_threads) {
+    .Call(`_fastdml_fastdml_multi_irm_score`, y, arm, weights, g, m, estimand, trim, normalize, num_threads)
+}
+
+.fastdml_trim_arms <- function(m, trim) {
+    .Call(`_fastdml_fastdml_trim_arms`, m, trim)
+}
+
 .fastdml_inference <- function(psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads) {
     .Call(`_fastdml_fastdml_inference`, psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads)
 }

@@ -121,10 +121,7 @@ as_binary_spec <- function(spec, ...) {
                            i = "Check the spelling of the estimator's arguments."))
   }
   spec <- if (is_causal_data(spec)) check_spec(spec) else causal_data(spec, ...)
-  if (spec$treatment_type != "binary") {
-    fd_abort("treatment", c("The treatment {.field {spec$treatment}} must be binary for this estimator.",
-                            i = "Use {.fn dml_plr} for a continuous treatment."))
-  }
+  check_binary_treatment(spec, "this estimator")
   spec
 }
 
@@ -180,7 +177,7 @@ fit_predict_full <- function(spec, learner, target, target_name, mask, num_threa
   def <- nuisance_def(learner, target, target_name, mask)
   check_classifier_target(def, name)
   if (identical(learner$kind, "boost")) {
-    group <- boost_group(resolve_learner_seeds(list(full = def), NULL)$full, spec$weights)
+    group <- boost_group(resolve_learner_seeds(list(full = def), NULL), spec$weights)
     return(drop(core_call(.fastdml_fit_predict(spec$X, group, num_threads, FALSE))[[1L]]))
   }
   if (learner$builtin) {

@@ -27,19 +27,23 @@
 #' @param outcome Name of the outcome column, or a formula `y ~ d | x1 + x2` (`y ~ d | .` uses
 #'   every other column as a covariate).
 #' @param treatment Name of the treatment column: binary (0/1, logical, two numeric values, or
-#'   a factor/character with two levels) or continuous (numeric, for [dml_plr()] only).
+#'   a factor/character with two levels), several mutually exclusive arms (a factor or
+#'   character column with three or more levels, for [dml_multi_irm()]) or continuous
+#'   (numeric, for [dml_plr()] only).
 #' @param covariates Names of the covariate columns; `NULL` uses every column that is not the
 #'   outcome, treatment, cluster or weights column.
 #' @param cluster Optional name of a column (or a vector of length n) of cluster ids: folds
 #'   are drawn by cluster and standard errors are cluster-robust.
 #' @param weights Optional name of a column (or a vector of length n) of non-negative
 #'   observation weights (normalised to mean one in the scores).
-#' @param control For a two-valued treatment, the value taken as control (default: the first
-#'   level of a factor, the smaller of two numbers, `FALSE`, or 0 for a 0/1 treatment).
+#' @param control The control value of a two-valued treatment or the control arm of a
+#'   multi-arm one (default: the first level of a factor (the first in sorted order for a
+#'   character column), the smaller of two numbers, `FALSE`, or 0 for a 0/1 treatment).
 #' @return An object of class `fastdml_data`: a list with `X` (n x p double matrix of
 #'   covariates), `y`, `d` (0/1 for a binary treatment), `cluster` (integer ids or `NULL`),
-#'   `weights`, `outcome`, `treatment`, `covariates`, `treatment_type` ("binary" or
-#'   "continuous"), `treatment_levels` (control first) and `n`.
+#'   `weights`, `outcome`, `treatment`, `covariates`, `treatment_type` ("binary", "multi" or
+#'   "continuous"), `treatment_levels` (control first) and `n`. For a multi-arm treatment `d`
+#'   holds the arm index 0..K-1 (0 = control) in the order of `treatment_levels`.
 #' @family data
 #' @examples
 #' df <- sim_lesson(n = 300, seed = 1)
@@ -109,6 +113,11 @@ print.fastdml_data <- function(x, ...) {
   arms <- if (x$treatment_type == "binary") {
     sprintf(": %d treated (%s), %d control (%s)", sum(x$d), x$treatment_levels[2],
             x$n - sum(x$d), x$treatment_levels[1])
+  } else if (x$treatment_type == "multi") {
+    counts <- tabulate(x$d + 1L, length(x$treatment_levels))
+    sprintf(", %d arms: %s", length(counts),
+            paste(sprintf("%d %s%s", counts, x$treatment_levels,
+                          rep(c(" (control)", ""), c(1L, length(counts) - 1L))), collapse = ", "))
   } else ""
   line("Outcome {.field {x$outcome}}; treatment {.field {x$treatment}} ({x$treatment_type}{arms})")
   cov <- x$covariates
@@ -117,6 +126,10 @@ print.fastdml_data <- function(x, ...) {
   if (!is.null(x$cluster)) line("Clusters: {max(x$cluster)}")
   if (!is.null(x$weights)) line("Observation weights: yes")
   invisible(x)
+}
+
+valid_arm_index <- function(d, n_arms) {
+  all(d == round(d)) && min(d) == 0 && max(d) == n_arms - 1 && length(unique(d)) == n_arms
 }
 
 #' @export
@@ -147,14 +160,15 @@ check_spec_fields <- function(spec, arg) {
     "X"
   } else if (!finite_vector(spec$y)) {
     "y"
-  } else if (!finite_vector(spec$d) || (identical(spec$treatment_type, "binary") && !all(spec$d == 0 | spec$d == 1))) {
+  } else if (!finite_vector(spec$d) || (identical(spec$treatment_type, "binary") && !all(spec$d == 0 | spec$d == 1)) ||
+             (identical(spec$treatment_type, "multi") && !valid_arm_index(spec$d, length(spec$treatment_levels)))) {
     "d"
   } else if (!is.null(spec$weights) && (!finite_vector(spec$weights) || any(spec$weights < 0))) {
     "weights"
   } else if (!is.null(spec$cluster) && (!is.integer(spec$cluster) || length(spec$cluster) != n ||
                                         anyNA(spec$cluster) || min(spec$cluster) < 1L)) {
     "cluster"
-  } else if (!identical(spec$treatment_type, "binary") && !identical(spec$treatment_type, "continuous")) {
+  } else if (!spec$treatment_type %in% c("binary", "multi", "continuous")) {
     "treatment_type"
   }
   if (!is.null(problem)) {

@@ -1,7 +1,7 @@
 #' Draw cross-fitting folds
 #'
 #' Draws `n_rep` independent partitions of the rows into `n_folds` folds with R's random number
-#' generator: stratified on a binary treatment (each fold keeps the treated share), and by
+#' generator: stratified on a binary or multi-arm treatment (each fold keeps the arms' shares), and by
 #' cluster when the data have clusters (all rows of a cluster share a fold). Assignment is
 #' balanced: fold sizes (in rows, or in clusters) differ by at most one, so no fold is empty. The estimators call
 #' it for you; call it yourself to reuse the same folds across fits (argument `folds`).
@@ -38,7 +38,7 @@ draw_folds <- function(spec, n_folds, n_rep, stratify, seed) {
                         i = "Use fewer folds."))
   }
   strata <- if (isTRUE(stratify) && is.null(cluster) && is_causal_data(spec) &&
-                spec$treatment_type == "binary") spec$d else NULL
+                spec$treatment_type %in% c("binary", "multi")) spec$d else NULL
   with_seed(seed, {
     folds <- matrix(0L, nrow = n, ncol = n_rep)
     for (s in seq_len(n_rep)) {
@@ -119,26 +119,26 @@ resolve_folds <- function(spec, folds, n_folds, n_rep, seed, given = c(n_folds =
 
 # IRM needs both arms in every training sample and enough rows per arm.
 check_folds_have_both_arms <- function(spec, folds) {
-  treated <- sum(spec$d == 1)
-  control <- spec$n - treated
+  arms <- spec$treatment_levels
+  binary <- length(arms) == 2L
+  arm_name <- function(a) if (binary) c("control arm", "treated arm")[a] else cli::format_inline("arm {.val {arms[a]}}")
+  rows_of <- function(a) if (binary) c("control rows", "treated rows")[a] else cli::format_inline("rows of arm {.val {arms[a]}}")
+  counts <- tabulate(spec$d + 1L, length(arms))
   k <- max(folds)
-  if (min(treated, control) < k) {
-    arm <- if (treated < control) "treated" else "control"
-    count <- min(treated, control)
-    fd_abort("folds", c("The treatment {.field {spec$treatment}} has {count} row{?s} in the {arm} arm, fewer than the {k} folds.",
+  if (min(counts) < k) {
+    arm <- which.min(counts)
+    fd_abort("folds", c("The treatment {.field {spec$treatment}} has {counts[arm]} row{?s} in the {arm_name(arm)}, fewer than the {k} folds.",
                      i = "Use fewer folds or more data."))
   }
-  treated_rows <- spec$d == 1
   for (s in seq_len(ncol(folds))) {
     k <- max(folds[, s])
-    treated_out <- treated - tabulate(folds[treated_rows, s], k)
-    control_out <- control - tabulate(folds[!treated_rows, s], k)
-    empty <- which(treated_out == 0 | control_out == 0)
-    if (length(empty)) {
-      fold <- empty[1]
-      arm <- if (treated_out[fold] == 0) "treated" else "control"
-      fd_abort("folds", c("The training sample of fold {fold} (repetition {s}) has no {arm} rows.",
-                       i = "Stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
+    for (a in seq_along(arms)) {
+      out <- counts[a] - tabulate(folds[spec$d == a - 1L, s], k)
+      if (any(out == 0)) {
+        fold <- which(out == 0)[1]
+        fd_abort("folds", c("The training sample of fold {fold} (repetition {s}) has no {rows_of(a)}.",
+                         i = "Every training fold needs every arm: stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
+      }
     }
   }
   invisible(folds)

@@ -103,21 +103,26 @@ boost_label <- function(params) {
   sprintf("boost(%s, %s)", size, stopping)
 }
 
-# A core group fitting one nuisance definition with a boosting learner (seed resolved).
-boost_group <- function(def, weights) {
-  list(learner = boost_core_spec(def$learner, def$target, def$mask),
-       targets = list(as.double(def$target)), mask = def$mask, weights = weights)
+# A core group fitting nuisance definitions with a boosting learner (seed resolved): one
+# definition, or the one-hot targets of a multinomial model (softmax objective).
+boost_group <- function(defs, weights) {
+  first <- defs[[1L]]
+  list(learner = boost_core_spec(first$learner, first$target, first$mask, length(defs) > 1L),
+       targets = lapply(defs, function(def) as.double(def$target)), mask = first$mask,
+       weights = weights)
 }
 
-# The core's specification of a boosting learner for one target: "auto" resolved to "binary"
-# for a 0/1 target (on the rows it is trained on) and "regression" otherwise.
-boost_core_spec <- function(learner, target, mask) {
+# The core's specification of a boosting learner: the softmax objective for several one-hot
+# targets; for one target "auto" resolved to "binary" for a 0/1 target (on the rows it is
+# trained on) and "regression" otherwise.
+boost_core_spec <- function(learner, target, mask, multiclass = FALSE) {
   params <- learner$params
-  if (params$objective == "multiclass") {
+  if (multiclass) {
+    params$objective <- "multiclass"
+  } else if (params$objective == "multiclass") {
     fd_abort("learner", c("{.code lrn_boost(objective = \"multiclass\")} fits the propensities of several treatment arms; this nuisance has one target.",
                           i = "Use {.code objective = \"auto\"} (the default) or {.val binary}."))
-  }
-  if (params$objective == "auto") {
+  } else if (params$objective == "auto") {
     trained <- if (is.null(mask)) target else target[mask == 1L]
     params$objective <- if (all(trained == 0 | trained == 1)) "binary" else "regression"
   }

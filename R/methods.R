@@ -27,6 +27,8 @@ fit_title <- function(x) {
     PLR = sprintf("PLR (%s score), effect of %s", x$score, spec$treatment),
     IRM = sprintf("IRM, %s of %s (%s vs %s)", x$estimand, spec$treatment,
                   spec$treatment_levels[2], spec$treatment_levels[1]),
+    `multi-arm IRM` = sprintf("Multi-arm IRM, %s of %s (%d arms vs %s)", x$estimand, spec$treatment,
+                              length(spec$treatment_levels) - 1L, spec$treatment_levels[1]),
     x$model)
   folds <- if (is.na(x$n_folds)) "external nuisances" else
     sprintf("%d folds x %d repetition%s", x$n_folds, x$n_rep, if (x$n_rep > 1) "s" else "")

@@ -3,7 +3,9 @@
 # of each (repetition, fold) where the integer 0/1 `mask` is 1 (all rows when NULL) and
 # predicts every held-out row. Built-in learners run in one threaded C++ call: linear and
 # logistic ones sharing a learner and a mask are fitted together; boosting learners each form
-# their own group (so their tasks spread over the threads) and share one binning of X. Stacks
+# their own group (so their tasks spread over the threads) and share one binning of X.
+# Definitions sharing a `class_group` are the one-hot targets of one multinomial model (the
+# arms' propensities): fitted together as a multinomial logistic or softmax boosting group. Stacks
 # (lrn_stack) cross-fit their base learners and combine them; R learners (lrn_custom) run fold
 # by fold here with the same folds. Returns the predictions, the definitions as fitted (built-in
 # learners may be switched to ridge, see builtin_design()), what learners report per fold
@@ -27,26 +29,35 @@ crossfit_nuisances <- function(spec, folds, defs, num_threads) {
     design <- builtin_design(spec$X, defs[linear], sizes)
     defs[linear] <- design$defs
     keys <- vapply(defs[linear], function(def) {
-      paste(def$learner$kind, format(def$learner$ridge, digits = 17), def$subset)
+      paste(def$learner$kind, format(def$learner$ridge, digits = 17), def$subset,
+            if (is.null(def$class_group)) "" else def$class_group)
     }, character(1))
     groups <- lapply(unique(keys), function(key) {
       members <- linear[keys == key]
       first <- defs[[members[1L]]]
-      list(learner = list(kind = first$learner$kind, ridge = first$learner$ridge),
+      kind <- if (is.null(first$class_group)) first$learner$kind else "multinomial"
+      list(learner = list(kind = kind, ridge = first$learner$ridge),
            targets = lapply(defs[members], `[[`, "target"), mask = first$mask, members = members)
     })
     keep(run_core_groups(design$X, folds, groups, num_threads, design$standardize))
   }
-  tick <- progress_ticker(length(c(boosted, custom)) * ncol(folds) * max(folds))
+  unit_keys <- vapply(boosted, function(name) {
+    group <- defs[[name]]$class_group
+    if (is.null(group)) paste0("nuisance:", name) else paste0("group:", group)
+  }, character(1))
+  boost_units <- unname(split(boosted, factor(unit_keys, unique(unit_keys))))
+  tick <- progress_ticker((length(boost_units) + length(custom)) * ncol(folds) * max(folds))
   if (length(boosted)) {
-    groups <- lapply(boosted, function(name) c(boost_group(defs[[name]], spec$weights), members = name))
+    groups <- lapply(boost_units, function(members) {
+      c(boost_group(defs[members], spec$weights), list(members = members))
+    })
     keep(run_core_groups(spec$X, folds, groups, num_threads, FALSE, tick))
   }
   stacking <- lapply(stats::setNames(stacked, stacked), function(name) {
     crossfit_stack(spec, folds, defs[[name]], name, num_threads)
   })
   for (name in stacked) out[[name]] <- stacking[[name]]$pred
-  done <- length(boosted) * ncol(folds) * max(folds)
+  done <- length(boost_units) * ncol(folds) * max(folds)
   for (name in custom) {
     out[[name]] <- crossfit_custom(spec$X, folds, defs[[name]], name, function(k) tick(done + k))
     done <- done + ncol(folds) * max(folds)

@@ -51,28 +51,39 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
                                       if (is.null(cluster)) NULL else cluster - 1L,
                                       if (is.null(cluster)) 0L else max(cluster),
                                       setup$cluster_correction, setup$num_threads))
-  num_threads <- setup$num_threads
   fit <- c(list(
     coefficients = stats::setNames(inf$theta, spec$treatment),
     se = inf$se,
     theta_rep = inf$theta_rep,
     se_rep = inf$se_rep,
     psi_a = scores$psi_a,
-    psi_b = scores$psi_b,
+    psi_b = scores$psi_b
+  ), fit_common_fields(spec, fitted, setup, ncol(scores$psi_a)), info)
+  finish_fit(fit, class, fitted)
+}
+
+# The fields every fit shares: nuisances and their quality, stacking weights, learners, data.
+fit_common_fields <- function(spec, fitted, setup, n_rep) {
+  cluster <- spec$cluster
+  list(
     nuisances = c(list(folds = fitted$folds), fitted$preds),
-    quality = nuisance_quality(fitted$defs, fitted$preds, fitted$folds, num_threads,
+    quality = nuisance_quality(fitted$defs, fitted$preds, fitted$folds, setup$num_threads,
                                fitted$fold_info),
     stacking = if (is.null(fitted$stacking)) data.table::data.table() else fitted$stacking,
     learners = vapply(fitted$defs, function(def) def$learner$label, character(1)),
     spec = spec,
     n = spec$n,
     n_folds = if (anyNA(fitted$folds)) NA_integer_ else max(fitted$folds),
-    n_rep = ncol(scores$psi_a),
+    n_rep = n_rep,
     n_clusters = if (is.null(cluster)) NA_integer_ else max(cluster),
     cluster_correction = setup$cluster_correction
-  ), info)
+  )
+}
+
+# Class and the fit-time checks of the result and the nuisances.
+finish_fit <- function(fit, class, fitted) {
   check_finite_result(fit$coefficients, fit$se)
   class(fit) <- c(class, "fastdml_fit")
-  check_nuisance_fit(fit$quality, fitted$defs, fitted$preds, ncol(spec$X))
+  check_nuisance_fit(fit$quality, fitted$defs, fitted$preds, ncol(fit$spec$X))
   fit
 }

@@ -265,21 +265,21 @@ treatment_column <- function(x, name, control) {
   list(d = x, type = "continuous", levels = NULL)
 }
 
-# A two-level treatment as 0/1 with the control level first.
+# A treatment of two or more levels as arm indices 0..K-1 with the control level first (0/1
+# for two levels, type "binary"; type "multi" for more).
 binary_treatment <- function(labels, levels, name, control) {
   if (length(levels) < 2L) {
     fd_abort("constant", c("The treatment column {.field {name}} has a single level ({.val {levels}}).",
                            i = "A causal contrast needs treated and control rows."))
-  }
-  if (length(levels) > 2L) {
-    fd_abort("treatment", c("The treatment column {.field {name}} has {length(levels)} levels.",
-                            i = "Binary models need two levels; recode it or keep two arms."))
   }
   if (!is.null(control)) {
     if (!is.atomic(control) || length(control) != 1L || is.na(control) || !as.character(control) %in% levels) {
       fd_abort("argument", "{.arg control} = {.val {format_value(control)}} is not a level of {.field {name}} ({.val {levels}}).")
     }
     levels <- c(as.character(control), setdiff(levels, as.character(control)))
+  }
+  if (length(levels) > 2L) {
+    return(list(d = as.double(match(labels, levels) - 1L), type = "multi", levels = levels))
   }
   list(d = as.double(labels == levels[2L]), type = "binary", levels = levels)
 }
@@ -329,8 +329,8 @@ weights_column <- function(weights, columns, n, treat) {
     fd_abort("weights", c("The weights column {.field {name}} has {sum(w < 0)} negative value{?s}.",
                           i = "Observation weights must be >= 0."))
   }
-  if (treat$type == "binary") {
-    for (arm in 0:1) {
+  if (treat$type != "continuous") {
+    for (arm in seq_along(treat$levels) - 1L) {
       if (!any(w[treat$d == arm] > 0)) {
         fd_abort("weights", c("The weights column {.field {name}} is zero on every row of arm {.val {treat$levels[arm + 1L]}}.",
                               i = "Each arm needs rows with positive weight."))
@@ -420,4 +420,17 @@ check_outcome_copies <- function(X, y, outcome) {
     fd_warn("outcome_copy", c("Covariate{cli::qty(k)}{?s} {.field {colnames(X)[copies]}} {cli::qty(k)}{?is/are} (almost) a copy of the outcome {.field {outcome}} (correlation above 0.9999).",
                               i = "A covariate measured after the outcome or derived from it absorbs the effect; drop it."))
   }
+}
+
+# Binary-treatment estimators: a named error for a continuous or multi-arm treatment.
+check_binary_treatment <- function(spec, what) {
+  type <- spec$treatment_type
+  if (type == "binary") return(invisible(spec))
+  what <- if (startsWith(what, "dml_")) cli::format_inline("{.fn {what}}") else what
+  if (type == "multi") {
+    fd_abort("treatment", c("{what} needs a binary treatment; {.field {spec$treatment}} has {length(spec$treatment_levels)} arms.",
+                            i = "Use {.fn dml_multi_irm} for several arms against a control, or keep two arms."))
+  }
+  fd_abort("treatment", c("{what} needs a binary treatment; {.field {spec$treatment}} is continuous.",
+                          i = "Use {.fn dml_plr} for a continuous treatment."))
 }

@@ -105,6 +105,37 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_multi_irm_score
+Rcpp::List fastdml_multi_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector arm, SEXP weights, Rcpp::List g, Rcpp::List m, std::string estimand, double trim, bool normalize, int num_threads);
+RcppExport SEXP _fastdml_fastdml_multi_irm_score(SEXP ySEXP, SEXP armSEXP, SEXP weightsSEXP, SEXP gSEXP, SEXP mSEXP, SEXP estimandSEXP, SEXP trimSEXP, SEXP normalizeSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type arm(armSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type g(gSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type m(mSEXP);
+    Rcpp::traits::input_parameter< std::string >::type estimand(estimandSEXP);
+    Rcpp::traits::input_parameter< double >::type trim(trimSEXP);
+    Rcpp::traits::input_parameter< bool >::type normalize(normalizeSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_multi_irm_score(y, arm, weights, g, m, estimand, trim, normalize, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// fastdml_trim_arms
+Eigen::MatrixXd fastdml_trim_arms(Rcpp::NumericMatrix m, double trim);
+RcppExport SEXP _fastdml_fastdml_trim_arms(SEXP mSEXP, SEXP trimSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type m(mSEXP);
+    Rcpp::traits::input_parameter< double >::type trim(trimSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_trim_arms(m, trim));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_inference
 Rcpp::List fastdml_inference(Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, SEXP cluster, int n_clusters, bool cluster_correction, int num_threads);
 RcppExport SEXP _fastdml_fastdml_inference(SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP cluster_correctionSEXP, SEXP num_threadsSEXP) {
@@ -129,6 +160,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
+    {"_fastdml_fastdml_multi_irm_score", (DL_FUNC) &_fastdml_fastdml_multi_irm_score, 9},
+    {"_fastdml_fastdml_trim_arms", (DL_FUNC) &_fastdml_fastdml_trim_arms, 2},
     {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 6},
     {NULL, NULL, 0}
 };

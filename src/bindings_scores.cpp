@@ -3,10 +3,13 @@
 // interruptible), and returns plain R lists.
 #include <RcppEigen.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/inference/dml_inference.h"
 #include "core/scores/irm_score.h"
+#include "core/scores/multi_irm_score.h"
 #include "core/scores/plr_score.h"
 #include "bindings_interrupt.h"
 
@@ -17,6 +20,34 @@ const double* optional_real(SEXP x) { return Rf_isNull(x) ? nullptr : REAL(x); }
 Rcpp::List as_list(const fastdml::ScoreElements& scores) {
   return Rcpp::List::create(Rcpp::Named("psi_a") = Rcpp::wrap(scores.psi_a),
                             Rcpp::Named("psi_b") = Rcpp::wrap(scores.psi_b));
+}
+
+// K pointers to the n x S matrices of a list (NULL entries allowed: nullptr).
+std::vector<const double*> matrix_pointers(const Rcpp::List& matrices) {
+  std::vector<const double*> out;
+  for (R_xlen_t a = 0; a < matrices.size(); ++a) out.push_back(optional_real(matrices[a]));
+  return out;
+}
+
+// The K - 1 score matrices (n x S each) side by side: n x (S (K - 1)), contrast-major.
+Rcpp::NumericMatrix side_by_side(const std::vector<fastdml::ScoreElements>& scores, bool psi_a,
+                                 int n, int n_rep) {
+  Rcpp::NumericMatrix out(n, n_rep * static_cast<int>(scores.size()));
+  for (size_t c = 0; c < scores.size(); ++c) {
+    const Eigen::MatrixXd& part = psi_a ? scores[c].psi_a : scores[c].psi_b;
+    std::copy(part.data(), part.data() + part.size(),
+              out.begin() + static_cast<long long>(c) * n * n_rep);
+  }
+  return out;
+}
+
+fastdml::MultiIrmOptions multi_irm_options(const std::string& estimand, double trim,
+                                           bool normalize) {
+  fastdml::MultiIrmOptions options;
+  options.estimand = estimand == "ATT" ? fastdml::IrmEstimand::kAtt : fastdml::IrmEstimand::kAte;
+  options.trim = trim;
+  options.normalize = normalize;
+  return options;
 }
 
 }  // namespace
@@ -49,6 +80,31 @@ Rcpp::List fastdml_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP 
     return fastdml::IrmScore(options).compute(REAL(y), REAL(d), optional_real(weights), y.size(),
                                               m.ncol(), nuisances, runner);
   }));
+}
+
+// [[Rcpp::export(.fastdml_multi_irm_score)]]
+Rcpp::List fastdml_multi_irm_score(Rcpp::NumericVector y, Rcpp::NumericVector arm, SEXP weights,
+                                   Rcpp::List g, Rcpp::List m, std::string estimand, double trim,
+                                   bool normalize, int num_threads) {
+  const int n = y.size(), n_rep = Rcpp::NumericMatrix(m[0]).ncol();
+  fastdml::MultiIrmNuisances nuisances{matrix_pointers(g), matrix_pointers(m)};
+  const fastdml::MultiIrmScores scores =
+      fastdml_bindings::with_interruptible_runner(num_threads, [&](const auto& runner) {
+        return fastdml::MultiIrmScore(multi_irm_options(estimand, trim, normalize))
+            .compute(REAL(y), REAL(arm), optional_real(weights), n, n_rep, nuisances, runner);
+      });
+  return Rcpp::List::create(
+      Rcpp::Named("psi_a") = side_by_side(scores.contrasts, true, n, n_rep),
+      Rcpp::Named("psi_b") = side_by_side(scores.contrasts, false, n, n_rep),
+      Rcpp::Named("baseline_psi_a") = side_by_side(scores.baselines, true, n, n_rep),
+      Rcpp::Named("baseline_psi_b") = side_by_side(scores.baselines, false, n, n_rep));
+}
+
+// [[Rcpp::export(.fastdml_trim_arms)]]
+Eigen::MatrixXd fastdml_trim_arms(Rcpp::NumericMatrix m, double trim) {
+  std::vector<const double*> columns;
+  for (int a = 0; a < m.ncol(); ++a) columns.push_back(REAL(m) + static_cast<long long>(a) * m.nrow());
+  return fastdml::MultiIrmScore(multi_irm_options("ATE", trim, false)).trimmed(columns, m.nrow());
 }
 
 // [[Rcpp::export(.fastdml_inference)]]
