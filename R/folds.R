@@ -132,13 +132,14 @@ check_folds_have_both_arms <- function(spec, folds) {
   }
   for (s in seq_len(ncol(folds))) {
     k <- max(folds[, s])
-    for (a in seq_along(arms)) {
-      out <- counts[a] - tabulate(folds[spec$d == a - 1L, s], k)
-      if (any(out == 0)) {
-        fold <- which(out == 0)[1]
-        fd_abort("folds", c("The training sample of fold {fold} (repetition {s}) has no {rows_of(a)}.",
-                         i = "Every training fold needs every arm: stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
-      }
+    held_out <- vapply(seq_along(arms), function(a) tabulate(folds[spec$d == a - 1L, s], k), numeric(k))
+    empty <- which(matrix(held_out, k) == rep(counts, each = k), arr.ind = TRUE)
+    if (nrow(empty)) {
+      fold <- min(empty[, 1])
+      lacking <- empty[empty[, 1] == fold, 2]
+      a <- lacking[order(lacking == 1L)][1]  # name a treated arm before the control arm
+      fd_abort("folds", c("The training sample of fold {fold} (repetition {s}) has no {rows_of(a)}.",
+                       i = "Every training fold needs every arm: stratify the folds on the treatment ({.fn make_folds} does) or use fewer folds."))
     }
   }
   invisible(folds)

@@ -86,9 +86,9 @@ err("constant character covariate", "constant", "region",
       df$region <- "north"
       df
     }), function(i) causal_data(i$df, "spend", "promo", c("age", "region")))
-err("factor treatment with three levels", "treatment", "promo",
+err("binary model on a treatment with three levels", "treatment", "3 arms",
     with_df(edit_col("promo", function(x, df) factor(rep(c("none", "email", "sms"), length.out = length(x))))),
-    cd())
+    function(i) dml_irm(causal_data(i$df, "spend", "promo", COVS)))
 err("outcome equal to treatment", "column", "spend",
     with_df(), function(i) causal_data(i$df, "spend", "spend", COVS))
 err("covariate is the outcome", "column", "spend",
