@@ -115,9 +115,8 @@ print.fastdml_data <- function(x, ...) {
             x$n - sum(x$d), x$treatment_levels[1])
   } else if (x$treatment_type == "multi") {
     counts <- tabulate(x$d + 1L, length(x$treatment_levels))
-    sprintf(", %d arms: %s", length(counts),
-            paste(sprintf("%d %s%s", counts, x$treatment_levels,
-                          rep(c(" (control)", ""), c(1L, length(counts) - 1L))), collapse = ", "))
+    sprintf(", %d arms, control %s: %s", length(counts), x$treatment_levels[1],
+            paste(sprintf("%d %s", counts, x$treatment_levels), collapse = ", "))
   } else ""
   line("Outcome {.field {x$outcome}}; treatment {.field {x$treatment}} ({x$treatment_type}{arms})")
   cov <- x$covariates

@@ -204,13 +204,14 @@ glance.fastdml_fit <- function(x, ...) {
 #' diagnostics, sensitivity analysis and heterogeneity work from them without refitting, and so
 #' that they can be passed back as external nuisances (argument `nuisances` of the estimators).
 #'
-#' @param fit A fit from [dml_plr()] or [dml_irm()].
+#' @param fit A fit from [dml_plr()], [dml_irm()] or [dml_multi_irm()].
 #' @return A list with `folds` (n x n_rep integer matrix), one n x n_rep matrix per nuisance
 #'   (PLR: `l` = E\[Y|X\], `m` = E\[D|X\], and `g` for the IV-type score; IRM: `g0`, `g1`, `m`
-#'   (untrimmed)), and `quality`: a data.table with one row per nuisance, repetition and fold
+#'   (untrimmed); multi-arm: `g_<arm>` and `m_<arm>` (raw propensities) for every arm), and
+#'   `quality`: a data.table with one row per nuisance, repetition and fold
 #'   (`fold` NA = all folds pooled) giving `n`, `rmse`, `r2`, and for binary targets
 #'   `log_loss` and `auc`, computed on the rows where the target is observed (g0: control
-#'   rows, g1: treated rows), and `rounds`, the boosting rounds kept per fold by early
+#'   rows, g1: treated rows; g_<arm>: that arm's rows), and `rounds`, the boosting rounds kept per fold by early
 #'   stopping ([lrn_boost()]; on the pooled rows their mean; NA for other learners); and
 #'   `stacking`: the weights of each [lrn_stack()] nuisance (columns `nuisance`, `learner`,
 #'   `rep`, `weight`), empty without stacks.

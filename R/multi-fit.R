@@ -112,8 +112,8 @@ relative_effects <- function(fit, level = 0.95) {
   d_mu <- 100 * theta / mu^2
   se <- sqrt(pmax(d_theta^2 * var_theta + d_mu^2 * var_mu - 2 * d_theta * d_mu * covariance, 0))
   data.frame(term = names(fit$coefficients), baseline = mu, baseline_se = fit$baseline$std.error,
-             estimate = relative, std.error = se, conf.low = relative - z * se,
-             conf.high = relative + z * se, stringsAsFactors = FALSE)
+             estimate = relative, std.error = unname(se), conf.low = relative - z * unname(se),
+             conf.high = relative + z * unname(se), stringsAsFactors = FALSE)
 }
 
 #' @export

@@ -9,6 +9,7 @@
 #include "core/learners/boost_learner.h"
 #include "core/learners/linear_learner.h"
 #include "core/learners/logistic_learner.h"
+#include "core/learners/multinomial_learner.h"
 #include "bindings_interrupt.h"
 
 #ifdef _OPENMP
@@ -56,6 +57,11 @@ std::shared_ptr<const fastdml::Learner> make_learner(
     fastdml::LogisticOptions options;
     options.ridge = ridge;
     return std::make_shared<fastdml::LogisticLearner>(options);
+  }
+  if (kind == "multinomial") {
+    fastdml::MultinomialOptions options;
+    options.ridge = ridge;
+    return std::make_shared<fastdml::MultinomialLearner>(options);
   }
   Rcpp::stop("unknown built-in learner kind '%s'", kind);
 }

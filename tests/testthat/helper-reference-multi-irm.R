@@ -297,7 +297,7 @@ expect_multi_matches_reference <- function(fit, ref, tol = 1e-8) {
 
 # Multinomial logistic regression (softmax, class 1 = reference) by Newton's method, with an
 # intercept: returns the (p + 1) x (K - 1) coefficient matrix of classes 2..K.
-ref_multinom_fit <- function(X, cls, K, tol = 1e-13, maxit = 100) {
+ref_arm_multinom_fit <- function(X, cls, K, tol = 1e-13, maxit = 100) {
   Z <- cbind(1, X)
   q <- ncol(Z)
   Y <- sapply(seq_len(K), function(k) as.numeric(cls == k))
@@ -331,7 +331,7 @@ ref_crossfit_multinom <- function(X, cls, K, folds) {
   for (s in seq_len(S)) {
     for (f in sort(unique(folds[, s]))) {
       test <- folds[, s] == f
-      beta <- ref_multinom_fit(X[!test, , drop = FALSE], cls[!test], K)
+      beta <- ref_arm_multinom_fit(X[!test, , drop = FALSE], cls[!test], K)
       eta <- cbind(0, cbind(1, X[test, , drop = FALSE]) %*% beta)
       P <- exp(eta - apply(eta, 1, max))
       P <- P / rowSums(P)

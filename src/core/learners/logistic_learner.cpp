@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/learners/cross_products.h"
+#include "core/learners/damped_newton.h"
 
 namespace fastdml {
 
@@ -96,37 +97,20 @@ Eigen::VectorXd LogisticLearner::fit_from(const DataView& data, const std::vecto
   auto objective = [&](const Eigen::VectorXd& b, const IrlsPass& pass) {
     return pass.deviance + options_.ridge * b.tail(q - 1).squaredNorm();
   };
-  double current_objective = objective(coef, current);
-  for (int iter = 0; iter < options_.max_iterations; ++iter) {
-    const Eigen::VectorXd proposal = solve_normal_equations(
-        current.cross.topLeftCorner(q, q), current.cross.block(0, q, q, 1), options_.ridge).col(0);
-    Eigen::VectorXd step = proposal - coef;
-    if (step.cwiseAbs().maxCoeff() < step_tolerance * (1.0 + coef.cwiseAbs().maxCoeff())) {
-      coef = proposal;  // quadratic convergence: the remaining error is far below the step
-      break;
-    }
-    bool accepted = false;
-    const double previous_objective = current_objective;
-    for (int halving = 0; halving < 30 && !accepted; ++halving) {
-      const Eigen::VectorXd candidate = coef + step;
-      IrlsPass pass = irls_pass_chunked(data, rows, target, candidate, runner);
-      const double candidate_objective = objective(candidate, pass);
-      if (std::isfinite(candidate_objective) &&
-          candidate_objective <= current_objective * (1.0 + 1e-12) + 1e-12) {
-        coef = candidate;
-        current = std::move(pass);
-        current_objective = candidate_objective;
-        accepted = true;
-      } else {
-        step *= 0.5;
-      }
-    }
-    if (!accepted) break;
-    const double change = std::abs(current_objective - previous_objective) /
-                          (std::abs(current_objective) + 0.1);
-    if (change < options_.tolerance) break;
-  }
-  return coef;
+  NewtonControl control;
+  control.max_iterations = options_.max_iterations;
+  control.tolerance = options_.tolerance;
+  control.step_tolerance = step_tolerance;
+  return damped_newton(
+      std::move(coef), std::move(current), control,
+      [&](const IrlsPass& pass, const Eigen::VectorXd&) -> Eigen::VectorXd {
+        return solve_normal_equations(pass.cross.topLeftCorner(q, q), pass.cross.block(0, q, q, 1),
+                                      options_.ridge).col(0);
+      },
+      [&](const Eigen::VectorXd& candidate) {
+        return irls_pass_chunked(data, rows, target, candidate, runner);
+      },
+      objective, runner);
 }
 
 std::unique_ptr<LearnerState> LogisticLearner::prepare(const CrossFitProblem& problem,
