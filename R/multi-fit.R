@@ -141,7 +141,7 @@ print.dml_multi_irm <- function(x, digits = 4, ...) {
   cat("Nuisances: ", quality_line(x), "\n", sep = "")
   if (!is.null(x$stacking) && nrow(x$stacking)) cat(stacking_lines(x$stacking), sep = "\n")
   if (any(x$clipped_share > 0)) {
-    cat(sprintf("Propensities floored at %g: %.2f%% of rows\n", x$trim, 100 * mean(x$clipped_share)))
+    cat(sprintf("Rows with an arm's propensity below the floor %g: %.2f%%\n", x$trim, 100 * mean(x$clipped_share)))
   }
   if (!is.na(x$n_clusters)) cat("Cluster-robust SE over", x$n_clusters, "clusters\n")
   invisible(x)
@@ -187,7 +187,7 @@ print.summary.dml_multi_irm <- function(x, digits = 4, ...) {
   cat("\nOut-of-fold nuisance quality:\n")
   q <- as.data.frame(x$quality)[, c("nuisance", "learner", "rep", "n", "rmse", "r2", "log_loss", "auc")]
   print(format(q, digits = digits), row.names = FALSE)
-  cat(sprintf("\nPropensities floored at %g: %.2f%% of rows%s\n", x$trim, 100 * mean(x$clipped_share),
+  cat(sprintf("\nRows with an arm's propensity below the floor %g: %.2f%%%s\n", x$trim, 100 * mean(x$clipped_share),
               if (isTRUE(x$normalize)) "; Hajek-normalised weights" else ""))
   if (!is.na(x$n_clusters)) cat("Cluster-robust standard errors over", x$n_clusters, "clusters\n")
   if (x$weighted) cat("Observation weights used in the scores\n")

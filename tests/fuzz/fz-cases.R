@@ -18,21 +18,22 @@ fz_case_causal_data <- function(max_n) {
   list(fun = "causal_data", notes = g$notes, body = body)
 }
 
-# dml_plr / dml_irm with random arguments, learners, folds and nuisances. Data defects and
+# dml_plr / dml_irm / dml_multi_irm with random arguments, learners, folds and nuisances. Data defects and
 # argument defects are drawn independently (so that invalid arguments meet valid data).
 fz_case_dml <- function(max_n, model) {
   clean <- fz_coin(0.6)
   n <- fz_n(max_n, clean = clean)
   g <- fz_gen_data(n, clean = clean, model = model)
   notes <- g$notes
-  arg_names <- c(if (model == "irm") c("estimand", "trim", "normalize") else "score",
+  irm_like <- model %in% c("irm", "multi")
+  arg_names <- c(if (irm_like) c("estimand", "trim", "normalize") else "score",
                  "n_folds", "n_rep", "seed", "num.threads", "folds", "nuisances")
   bad <- if (fz_coin(0.35)) sample(arg_names, fz_pick(list(1L, 1L, 2L))) else character()
   is_bad <- function(a) a %in% bad
   args <- list()
-  if (model == "irm") {
+  if (irm_like) {
     args["estimand"] <- list(if (!is_bad("estimand")) fz_pick(c("ATE", "ATT")) else fz_pick(list("ate", NA, c("ATE", "ATT"), "ATC", 1, fz_garbage())))
-    args["trim"] <- list(if (!is_bad("trim")) fz_pick(list(0.01, 0.01, 0.05, 0.1, 1e-10, 0.49)) else fz_pick(list(0, 0.5, -1, NA, "0.1", c(0.1, 0.2), 1, Inf, fz_garbage())))
+    args["trim"] <- list(if (!is_bad("trim")) fz_pick(if (model == "multi") list(0.01, 0.01, 0.05, 0.1, 1e-10, 0.2) else list(0.01, 0.01, 0.05, 0.1, 1e-10, 0.49)) else fz_pick(list(0, 0.5, -1, NA, "0.1", c(0.1, 0.2), 1, Inf, fz_garbage())))
     args["normalize"] <- list(if (!is_bad("normalize")) fz_coin(0.5) else fz_pick(list(NA, "yes", c(TRUE, FALSE), 1, fz_garbage())))
   } else {
     args["score"] <- list(if (!is_bad("score")) fz_pick(c("partialling out", "IV-type")) else fz_pick(list("IV", "iv-type", NA, 2, c("IV-type", "x"), fz_garbage())))
@@ -46,7 +47,8 @@ fz_case_dml <- function(max_n, model) {
   # stream) and passed only when the function has them
   cc <- if (fz_coin(0.9)) fz_coin(0.3) else fz_pick(list(NA, "yes", 1, c(TRUE, FALSE), fz_garbage()))
   cc_pass <- fz_coin(0.35)
-  if (cc_pass && fz_has_arg(if (model == "irm") "dml_irm" else "dml_plr", "cluster_correction")) {
+  fun <- switch(model, irm = "dml_irm", multi = "dml_multi_irm", "dml_plr")
+  if (cc_pass && fz_has_arg(fun, "cluster_correction")) {
     args["cluster_correction"] <- list(cc)
   }
   lo <- fz_gen_learner("outcome")
@@ -59,7 +61,7 @@ fz_case_dml <- function(max_n, model) {
     # n_folds / n_rep follow from user folds; passing them too is only sometimes done
     if (fz_coin(0.7)) for (a in c("n_folds", "n_rep")) if (!is_bad(a)) args[[a]] <- NULL
   }
-  else if (is_bad("nuisances") || r < 0.24) {
+  else if (model != "multi" && (is_bad("nuisances") || r < 0.24)) {
     needed <- if (model == "irm") c("g0", "g1", "m") else c("l", "m", if (identical(args$score, "IV-type")) "g")
     nuis <- fz_gen_nuisances(n, needed, model, clean = !is_bad("nuisances"))
   }
@@ -67,7 +69,6 @@ fz_case_dml <- function(max_n, model) {
   notes <- c(notes, fz_show_args(args), sprintf("learners %s / %s", lo$label, lt$label))
   if (!is.null(folds)) notes <- c(notes, folds$label)
   if (!is.null(nuis)) notes <- c(notes, nuis$label)
-  fun <- if (model == "irm") "dml_irm" else "dml_plr"
   body <- function(step, check, watch) {
     fz_watch_data(g, watch)
     spec <- step("causal_data", fz_call("causal_data", g$args))

@@ -77,10 +77,12 @@ fz_gen_data <- function(n, clean, model = "any") {
 
   # Treatment.
   tk_clean <- c("01", "01", "01", "01", "01int", "logical", "factor", "ab")
-  if (model != "irm") tk_clean <- c(tk_clean, "continuous")
+  if (model == "multi") tk_clean <- c("three", "three", "four", "four", "factor")
+  if (!model %in% c("irm", "multi")) tk_clean <- c(tk_clean, "continuous")
   tk <- if (!is_messy("treat")) fz_pick(tk_clean) else
     fz_pick(c("pm1", "12", "onelevel", "three", "na", "date", "rare1", "rare2", "factor_unused",
-              "inf", "string_num", "empty_char", "list", "continuous"))
+              "inf", "string_num", "empty_char", "list", "continuous",
+              if (model == "multi") c("rare_arm", "four_unused")))
   b <- stats::rbinom(n, 1L, stats::plogis(0.8 * z))
   if (n >= 2L && length(unique(b)) < 2L) b[1L] <- 1L - b[1L]
   if (n >= 40L) {  # at least 10 rows per arm, so that 5-fold cross-fitting works
@@ -92,6 +94,10 @@ fz_gen_data <- function(n, clean, model = "any") {
     ab = ifelse(b == 1L, "b", "a"), continuous = 0.5 * z + stats::rnorm(n),
     pm1 = 2 * b - 1, "12" = b + 1, onelevel = rep(1, n),
     three = sample(c("a", "b", "c"), n, replace = TRUE),
+    four = factor(sample(c("w", "x", "y", "z"), n, replace = TRUE, prob = c(0.4, 0.3, 0.2, 0.1)),
+                  levels = c("w", "x", "y", "z")),
+    four_unused = factor(sample(c("w", "x", "y"), n, replace = TRUE), levels = c("w", "x", "y", "z")),
+    rare_arm = { x <- ifelse(b == 1L, "b", "a"); x[sample.int(n, 1L)] <- "c"; x },
     na = { x <- as.double(b); x[sample.int(n, 1L)] <- NA; x },
     date = as.Date("2020-01-01") + b,
     rare1 = { x <- numeric(n); x[sample.int(n, 1L)] <- 1; x },
@@ -102,7 +108,7 @@ fz_gen_data <- function(n, clean, model = "any") {
     empty_char = ifelse(b == 1L, "x", ""),
     list = I(as.list(b)))
   notes <- c(notes, sprintf("treatment %s", tk))
-  d_num <- if (tk == "continuous") d else b
+  d_num <- if (tk == "continuous") d else if (tk %in% c("three", "four")) 0.5 * (as.integer(factor(d)) - 1) else b
 
   # Outcome.
   yk <- if (!is_messy("outcome")) fz_pick(c("num", "num", "num", "int")) else
@@ -171,6 +177,7 @@ fz_gen_data <- function(n, clean, model = "any") {
   control <- NULL
   if (is_messy("control") || fz_coin(0.1)) {
     levs <- switch(tk, factor = c("ctl", "trt"), ab = c("a", "b"), logical = c("FALSE", "TRUE"),
+                   three = c("a", "b", "c"), four = c("w", "x", "y", "z"),
                    "01" = c("0", "1"), "01int" = c("0", "1"), c("a", "b"))
     control <- if (!is_messy("control")) fz_pick(levs) else
       fz_pick(list("zzz", NA, c("a", "b"), 1, "1", TRUE, fz_garbage()))

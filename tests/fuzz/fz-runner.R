@@ -5,9 +5,9 @@
 # Case generation and the runner
 # ---------------------------------------------------------------------------------------------
 
-fuzz_case_kinds <- c(causal_data = 0.16, make_folds = 0.06, dml_plr = 0.19, dml_irm = 0.19,
-                     baseline = 0.13, sim_lesson = 0.03, learners = 0.04, methods = 0.06,
-                     property = 0.10, tampered = 0.04)
+fuzz_case_kinds <- c(causal_data = 0.15, make_folds = 0.05, dml_plr = 0.17, dml_irm = 0.17,
+                     dml_multi_irm = 0.08, baseline = 0.12, sim_lesson = 0.03, learners = 0.04,
+                     methods = 0.06, property = 0.09, tampered = 0.04)
 
 # Case seeds of a run: independent draws, so that the first k cases of a run of any length
 # are the same.
@@ -27,6 +27,7 @@ fuzz_make_case <- function(id, max_n = 3000L) {
     make_folds = fz_case_make_folds(max_n),
     dml_plr = fz_case_dml(max_n, "plr"),
     dml_irm = fz_case_dml(max_n, "irm"),
+    dml_multi_irm = fz_case_dml(max_n, "multi"),
     baseline = fz_case_baseline(max_n),
     sim_lesson = fz_case_sim_lesson(max_n),
     learners = fz_case_learners(max_n),

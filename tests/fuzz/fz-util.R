@@ -209,13 +209,23 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
   # Sanity of the numbers returned silently.
   theta <- unname(fit$coefficients)
   se <- fit$se
-  check(length(theta) == 1L && is.finite(theta), sprintf("non-finite estimate (%s) returned silently", fz_show(theta)))
+  k <- if (inherits(fit, "dml_multi_irm")) length(fit$spec$treatment_levels) - 1L else 1L
+  check(length(theta) == k && all(is.finite(theta)), sprintf("non-finite estimate (%s) returned silently", fz_show(theta)))
   na_se_ok <- estimate && grepl("^T-learner", fit$method) && identical(attr(fit, "fz_n_boot"), 0L)
-  if (!na_se_ok) check(length(se) == 1L && is.finite(se) && se >= 0, sprintf("standard error %s returned silently", fz_show(se)))
-  if (!fz_failed(cf) && length(theta) == 1L) check(identical(unname(cf), theta), "coef() differs from the estimate")
-  if (!fz_failed(v) && is.finite(se)) check(fz_close(as.double(v), se^2, 1e-12), "vcov() is not se^2")
-  if (!fz_failed(ci) && is.finite(se) && is.finite(theta)) {
-    check(fz_close(as.double(ci), theta + c(-1, 1) * stats::qnorm(0.975) * se, 1e-10), "confint() is not estimate +- z se")
+  if (!na_se_ok) check(length(se) == k && all(is.finite(se) & se >= 0), sprintf("standard error %s returned silently", fz_show(se)))
+  if (!fz_failed(cf) && length(theta) == k) check(identical(unname(cf), theta), "coef() differs from the estimate")
+  if (!fz_failed(v) && all(is.finite(se))) check(fz_close(diag(as.matrix(v)), se^2, 1e-12), "the diagonal of vcov() is not se^2")
+  if (!fz_failed(ci) && all(is.finite(se)) && all(is.finite(theta))) {
+    check(fz_close(as.double(ci), c(theta - stats::qnorm(0.975) * se, theta + stats::qnorm(0.975) * se), 1e-10), "confint() is not estimate +- z se")
+  }
+  if (inherits(fit, "dml_multi_irm") && all(is.finite(theta))) {
+    rel <- step("relative_effects", fastdml::relative_effects(fit), continue = TRUE)
+    dg <- step("diagnose", fastdml::diagnose(fit), continue = TRUE)
+    if (!fz_failed(dg)) step("print.diagnose", utils::capture.output(print(dg)), continue = TRUE)
+    for (nm in fit$spec$treatment_levels) {
+      m <- fit$nuisances[[paste0("m_", nm)]]
+      check(!is.null(m) && all(m >= 0 & m <= 1), sprintf("propensity m_%s missing or outside [0, 1]", nm))
+    }
   }
   if (!fz_failed(td) && is.data.frame(td)) check(fz_close(td$estimate, theta, 1e-12) || !is.finite(theta), "tidy()$estimate differs from coef()")
   if (!fz_failed(nb)) check(identical(as.double(nb), as.double(fit$n)), "nobs() differs from n")

@@ -122,3 +122,26 @@ test_that("the calibration plot refuses a continuous treatment", {
                class = "fastdml_error_argument")
   expect_error(fastdml:::propensity_calibration(cont), class = "fastdml_error_argument")
 })
+
+test_that("multi-arm fits plot their contrasts (with the truth), overlap, balance and nuisances", {
+  d <- sim_cx(n = 3000, seed = 5)
+  spec <- causal_data(d, "y", "arm", c("age", "risk_latent", "prev_contact", "prev_apps", "prev_util"),
+                      control = "control")
+  fit <- quiet_fit(dml_multi_irm(spec, learner_outcome = lrn_logistic(),
+                                 learner_treatment = lrn_logistic(), seed = 1))
+  truth <- attr(d, "true_ate")
+  p <- ggplot2::autoplot(fit, truth = truth)
+  expect_s3_class(p, "ggplot")
+  built <- ggplot2::ggplot_build(p)
+  layer_truth <- built$data[[3]]
+  expect_equal(sort(layer_truth$x), sort(unname(truth[-1])))
+  expect_equal(match_truth(truth[-1][c(3, 1, 2)], fit), unname(truth[-1]))
+  expect_equal(match_truth(stats::setNames(unname(truth[-1]), names(coef(fit))), fit), unname(truth[-1]))
+  expect_equal(match_truth(c(1, 2, 3), fit), c(1, 2, 3))
+  expect_error(match_truth(c(1, 2), fit), class = "fastdml_error_argument")
+  expect_error(match_truth(c(control = 0, error_flg = 1), fit), "no value", class = "fastdml_error_argument")
+  for (type in c("overlap", "balance", "nuisances")) {
+    expect_s3_class(ggplot2::autoplot(fit, type = type), "ggplot")
+  }
+  expect_error(ggplot2::autoplot(fit, type = "calibration"), class = "fastdml_error_argument")
+})
