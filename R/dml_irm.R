@@ -2,10 +2,10 @@
 #'
 #' Doubly robust estimation of the average treatment effect (ATE) or the average effect on the
 #' treated (ATT) of a binary treatment, with cross-fitted outcome regressions
-#' g_d(X) = E[Y | D = d, X] (fitted on the training rows of arm d, predicted for every row)
+#' g_d(X) = E\[Y | D = d, X\] (fitted on the training rows of arm d, predicted for every row)
 #' and propensity m(X) = P(D = 1 | X). Scores (DESIGN.md §4):
 #' ATE psi = g1 - g0 + D (Y - g1) / m - (1 - D) (Y - g0) / (1 - m) - theta;
-#' ATT psi = [D (Y - g0) - m (1 - D) (Y - g0) / (1 - m)] / p - D theta / p with p the treated
+#' ATT psi = \[D (Y - g0) - m (1 - D) (Y - g0) / (1 - m)\] / p - D theta / p with p the treated
 #' share. Propensities are clipped to `[trim, 1 - trim]` (the clipped share is reported);
 #' `normalize = TRUE` uses Hajek-normalised inverse-probability weights. Observation weights
 #' (from [causal_data()]) enter the scores normalised to mean one, giving weighted effects.

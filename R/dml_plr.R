@@ -1,17 +1,17 @@
 #' Partially linear model by double/debiased machine learning
 #'
-#' Estimates theta in Y = theta D + g(X) + e, E[D | X] = m(X), with cross-fitted nuisances and
+#' Estimates theta in Y = theta D + g(X) + e, E\[D | X\] = m(X), with cross-fitted nuisances and
 #' a Neyman-orthogonal score (Chernozhukov et al. 2018). Scores (DESIGN.md §4):
-#' partialling out psi = (Y - l - theta (D - m)) (D - m) with l = E[Y | X];
+#' partialling out psi = (Y - l - theta (D - m)) (D - m) with l = E\[Y | X\];
 #' IV-type psi = (Y - theta D - g) (D - m) with g fitted to Y - theta_0 D, theta_0 the
 #' partialling-out estimate of the same repetition. Estimates pool the scores of all folds
 #' ("DML2"); repetitions are aggregated by the median; standard errors come from the influence
 #' function (cluster-robust when the data have clusters).
 #'
 #' @param spec A [causal_data()] object.
-#' @param learner_outcome Learner for l = E[Y | X] (and g for the IV-type score); default
+#' @param learner_outcome Learner for l = E\[Y | X\] (and g for the IV-type score); default
 #'   [lrn_boost()], which fits probabilities for a 0/1 outcome.
-#' @param learner_treatment Learner for m = E[D | X]; default [lrn_boost()] (probabilities for
+#' @param learner_treatment Learner for m = E\[D | X\]; default [lrn_boost()] (probabilities for
 #'   a 0/1 treatment).
 #' @param score `"partialling out"` (default) or `"IV-type"`.
 #' @param n_folds Number of cross-fitting folds.
