@@ -9,6 +9,7 @@
 #ifndef FASTDML_LEARNERS_DAMPED_NEWTON_H
 #define FASTDML_LEARNERS_DAMPED_NEWTON_H
 
+#include <Eigen/Dense>
 #include <cmath>
 #include <utility>
 
@@ -16,11 +17,41 @@
 
 namespace fastdml {
 
+// Options of a learner fitted by damped Newton from a warm start (logistic, multinomial).
+struct NewtonLearnerOptions {
+  double ridge = 0.0;
+  int max_iterations = 100;
+  double tolerance = 1e-12;            // relative change of the penalised deviance
+  double step_tolerance = 1e-7;        // a Newton step below this (relative) ends the fit
+  double warm_start_tolerance = 1e-4;  // step tolerance of the subsample warm start
+  int warm_start_rows = 50000;         // at least this many rows in the warm-start subsample
+};
+
+// What one fused pass over some rows gives at some coefficients: the deviance there and the
+// cross products of the next Newton step (their layout is the learner's).
+struct NewtonPass {
+  double deviance = 0.0;
+  Eigen::MatrixXd cross;
+  NewtonPass& operator+=(const NewtonPass& other) {
+    deviance += other.deviance;
+    cross += other.cross;
+    return *this;
+  }
+};
+
 struct NewtonControl {
   int max_iterations = 100;
   double tolerance = 1e-12;       // relative change of the objective that ends the fit
   double step_tolerance = 1e-7;   // a relative Newton step below this ends the fit
 };
+
+inline NewtonControl newton_control(const NewtonLearnerOptions& options, double step_tolerance) {
+  NewtonControl control;
+  control.max_iterations = options.max_iterations;
+  control.tolerance = options.tolerance;
+  control.step_tolerance = step_tolerance;
+  return control;
+}
 
 // Coef: an Eigen vector or matrix; propose(pass, coef) -> Coef; evaluate(candidate) -> Pass;
 // objective(coef, pass) -> double. The runner is polled for interrupts once per iteration.

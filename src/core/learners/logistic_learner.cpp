@@ -10,7 +10,6 @@
 #include <string>
 
 #include "core/learners/cross_products.h"
-#include "core/learners/damped_newton.h"
 
 namespace fastdml {
 
@@ -97,12 +96,8 @@ Eigen::VectorXd LogisticLearner::fit_from(const DataView& data, const std::vecto
   auto objective = [&](const Eigen::VectorXd& b, const IrlsPass& pass) {
     return pass.deviance + options_.ridge * b.tail(q - 1).squaredNorm();
   };
-  NewtonControl control;
-  control.max_iterations = options_.max_iterations;
-  control.tolerance = options_.tolerance;
-  control.step_tolerance = step_tolerance;
   return damped_newton(
-      std::move(coef), std::move(current), control,
+      std::move(coef), std::move(current), newton_control(options_, step_tolerance),
       [&](const IrlsPass& pass, const Eigen::VectorXd&) -> Eigen::VectorXd {
         return solve_normal_equations(pass.cross.topLeftCorner(q, q), pass.cross.block(0, q, q, 1),
                                       options_.ridge).col(0);

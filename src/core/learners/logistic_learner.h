@@ -11,29 +11,15 @@
 #ifndef FASTDML_LEARNERS_LOGISTIC_LEARNER_H
 #define FASTDML_LEARNERS_LOGISTIC_LEARNER_H
 
+#include "core/learners/damped_newton.h"
 #include "core/learners/learner.h"
 
 namespace fastdml {
 
-struct LogisticOptions {
-  double ridge = 0.0;
-  int max_iterations = 100;
-  double tolerance = 1e-12;            // relative change of the penalised deviance
-  double step_tolerance = 1e-7;        // a Newton step below this (relative) ends the fit
-  double warm_start_tolerance = 1e-4;  // step tolerance of the subsample warm start
-  int warm_start_rows = 50000;         // at least this many rows in the warm-start subsample
-};
+using LogisticOptions = NewtonLearnerOptions;
 
 // Deviance at some coefficients and the cross products [Z, u]'W[Z, u] of the IRLS step there.
-struct IrlsPass {
-  double deviance = 0.0;
-  Eigen::MatrixXd cross;
-  IrlsPass& operator+=(const IrlsPass& other) {
-    deviance += other.deviance;
-    cross += other.cross;
-    return *this;
-  }
-};
+using IrlsPass = NewtonPass;
 
 class LogisticLearner : public Learner {
  public:

@@ -17,7 +17,6 @@
 #include <string>
 
 #include "core/learners/cross_products.h"
-#include "core/learners/damped_newton.h"
 
 namespace fastdml {
 
@@ -226,12 +225,8 @@ Eigen::MatrixXd MultinomialLearner::fit_from(const DataView& data, const std::ve
   auto objective = [&](const Eigen::MatrixXd& b, const MultinomialPass& pass) {
     return pass.deviance + options_.ridge * b.bottomRows(q - 1).squaredNorm();
   };
-  NewtonControl control;
-  control.max_iterations = options_.max_iterations;
-  control.tolerance = options_.tolerance;
-  control.step_tolerance = step_tolerance;
   return damped_newton(
-      std::move(coef), std::move(current), control,
+      std::move(coef), std::move(current), newton_control(options_, step_tolerance),
       [&](const MultinomialPass& pass, const Eigen::MatrixXd& b) -> Eigen::MatrixXd {
         return newton_proposal(pass, b, options_.ridge);
       },

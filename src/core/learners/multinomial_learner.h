@@ -19,19 +19,15 @@
 
 #include <vector>
 
+#include "core/learners/damped_newton.h"
 #include "core/learners/learner.h"
 
 namespace fastdml {
 
-struct MultinomialOptions {
-  double ridge = 0.0;
-  int max_iterations = 100;
-  double tolerance = 1e-12;            // relative change of the penalised deviance
-  double step_tolerance = 1e-7;        // a Newton step below this (relative) ends the fit
-  double warm_start_tolerance = 1e-4;  // step tolerance of the subsample warm start
-  int warm_start_rows = 50000;         // at least this many rows in the warm-start subsample
-  // ... and at least this share of the allowed rows: on large data a warm start that close to
-  // each fold's optimum saves the fold a pass (a pass costs ~(K - 1)^2 logistic ones).
+struct MultinomialOptions : NewtonLearnerOptions {
+  // ... and at least this share of the allowed rows in the warm start: on large data a warm
+  // start that close to each fold's optimum saves the fold a pass (a pass costs ~(K - 1)^2
+  // logistic ones).
   double warm_start_fraction = 0.1;
 };
 
@@ -41,15 +37,7 @@ struct MultinomialOptions {
 // sum_i w_i p_ij (1 - p_ij) z_i z_i' of j = 1..J (lower triangles), the off-diagonal blocks
 // -sum_i w_i p_ij p_il z_i z_i' of the pairs j < l in order (1,2), ..., (1,J), (2,3), ..., then
 // the J score columns sum_i w_i (y_ij - p_ij) z_i.
-struct MultinomialPass {
-  double deviance = 0.0;
-  Eigen::MatrixXd cross;
-  MultinomialPass& operator+=(const MultinomialPass& other) {
-    deviance += other.deviance;
-    cross += other.cross;
-    return *this;
-  }
-};
+using MultinomialPass = NewtonPass;
 
 class MultinomialLearner : public Learner {
  public:
