@@ -37,3 +37,7 @@
     .Call(`_fastdml_fastdml_inference`, psi_a, psi_b, cluster, n_clusters, cluster_correction, num_threads)
 }
 
+.fastdml_sensitivity_stats <- function(model, y, d, weights, cluster, n_clusters, cluster_correction, nuisances, psi_a, psi_b, theta, options, rows, num_threads) {
+    .Call(`_fastdml_fastdml_sensitivity_stats`, model, y, d, weights, cluster, n_clusters, cluster_correction, nuisances, psi_a, psi_b, theta, options, rows, num_threads)
+}
+

@@ -73,6 +73,9 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_boos
                                          setup$num_threads))
   new_dml_fit("dml_irm", spec, scores, fitted,
               list(model = "IRM", estimand = estimand, score = estimand, trim = trim,
-                   normalize = normalize, clipped_share = clipped, call = match.call()),
+                   normalize = normalize, clipped_share = clipped, call = match.call(),
+                   refit = refit_recipe("dml_irm", fitted, "g0", "m",
+                                        list(estimand = estimand, trim = trim, normalize = normalize),
+                                        setup)),
               setup)
 }

@@ -87,7 +87,11 @@ dml_multi_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lr
                                                setup$num_threads))
   new_multi_fit(spec, scores, fitted, setup,
                 list(model = "multi-arm IRM", estimand = estimand, score = estimand, trim = trim,
-                     normalize = normalize, clipped_share = clipped, call = match.call()))
+                     normalize = normalize, clipped_share = clipped, call = match.call(),
+                     refit = refit_recipe("dml_multi_irm", fitted, names(defs)[1L],
+                                          names(defs)[length(defs)],
+                                          list(estimand = estimand, trim = trim, normalize = normalize),
+                                          setup)))
 }
 
 # Nuisance definitions: g_<arm> per arm on that arm's rows; m_<arm> the one-hot targets of the

@@ -73,7 +73,9 @@ dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn
                                          setup$num_threads))
   new_dml_fit("dml_plr", spec, scores, fitted,
               list(model = "PLR", estimand = "PLR", score = score,
-                   treatment_residual_share = residual_share, call = match.call()), setup)
+                   treatment_residual_share = residual_share, call = match.call(),
+                   refit = refit_recipe("dml_plr", fitted, "l", "m", list(score = score), setup)),
+              setup)
 }
 
 # IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.

@@ -35,7 +35,7 @@ fit_nuisances <- function(spec, setup, defs, nuisances, optional = character()) 
   if (is.null(nuisances)) {
     defs <- resolve_learner_seeds(defs, setup$seed)
     fitted <- crossfit_nuisances(spec, setup$folds, defs, setup$num_threads)
-    return(c(fitted, list(folds = setup$folds)))
+    return(c(fitted, list(folds = setup$folds, seeded = defs)))
   }
   ext <- check_external_nuisances(nuisances, names(defs), spec, setup, optional)
   defs <- defs[names(ext$preds)]
@@ -60,6 +60,18 @@ new_dml_fit <- function(class, spec, scores, fitted, info, setup) {
     psi_b = scores$psi_b
   ), fit_common_fields(spec, fitted, setup, ncol(scores$psi_a)), info)
   finish_fit(fit, class, fitted)
+}
+
+# What sensitivity_benchmark() needs to fit the model again (on other covariates) with the
+# same folds, learners (their seeds resolved as in this fit) and options: the estimator's name
+# and its arguments besides the data; NULL for a fit from external nuisances.
+refit_recipe <- function(estimator, fitted, outcome, treatment, options, setup) {
+  if (is.null(fitted$seeded)) return(NULL)
+  list(estimator = estimator,
+       args = c(list(learner_outcome = fitted$seeded[[outcome]]$learner,
+                     learner_treatment = fitted$seeded[[treatment]]$learner,
+                     folds = fitted$folds, cluster_correction = setup$cluster_correction),
+                options))
 }
 
 # The fields every fit shares: nuisances and their quality, stacking weights, learners, data.

@@ -151,6 +151,30 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_sensitivity_stats
+Rcpp::List fastdml_sensitivity_stats(std::string model, Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, SEXP cluster, int n_clusters, bool cluster_correction, Rcpp::List nuisances, Rcpp::NumericMatrix psi_a, Rcpp::NumericMatrix psi_b, Rcpp::NumericMatrix theta, Rcpp::List options, bool rows, int num_threads);
+RcppExport SEXP _fastdml_fastdml_sensitivity_stats(SEXP modelSEXP, SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP cluster_correctionSEXP, SEXP nuisancesSEXP, SEXP psi_aSEXP, SEXP psi_bSEXP, SEXP thetaSEXP, SEXP optionsSEXP, SEXP rowsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< std::string >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type d(dSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
+    Rcpp::traits::input_parameter< int >::type n_clusters(n_clustersSEXP);
+    Rcpp::traits::input_parameter< bool >::type cluster_correction(cluster_correctionSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type nuisances(nuisancesSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type psi_a(psi_aSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type psi_b(psi_bSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type options(optionsSEXP);
+    Rcpp::traits::input_parameter< bool >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_sensitivity_stats(model, y, d, weights, cluster, n_clusters, cluster_correction, nuisances, psi_a, psi_b, theta, options, rows, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 6},
@@ -162,6 +186,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_multi_irm_score", (DL_FUNC) &_fastdml_fastdml_multi_irm_score, 9},
     {"_fastdml_fastdml_trim_arms", (DL_FUNC) &_fastdml_fastdml_trim_arms, 2},
     {"_fastdml_fastdml_inference", (DL_FUNC) &_fastdml_fastdml_inference, 6},
+    {"_fastdml_fastdml_sensitivity_stats", (DL_FUNC) &_fastdml_fastdml_sensitivity_stats, 14},
     {NULL, NULL, 0}
 };
 

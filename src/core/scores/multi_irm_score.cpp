@@ -47,6 +47,50 @@ Eigen::MatrixXd MultiIrmScore::trimmed(const std::vector<const double*>& m, int 
   return out;
 }
 
+Eigen::MatrixXd MultiIrmScore::indicators(const std::vector<int>& arms, int k) {
+  Eigen::MatrixXd D = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(arms.size()), k);
+  for (size_t i = 0; i < arms.size(); ++i) D(static_cast<Eigen::Index>(i), arms[i]) = 1.0;
+  return D;
+}
+
+Eigen::VectorXd MultiIrmScore::hajek_factors(const Eigen::MatrixXd& trimmed,
+                                             const std::vector<int>& arms,
+                                             const Eigen::ArrayXd& w) const {
+  const int k = static_cast<int>(trimmed.cols());
+  Eigen::VectorXd factors = Eigen::VectorXd::Ones(k);
+  if (!options_.normalize) return factors;
+  factors.setZero();
+  for (size_t i = 0; i < arms.size(); ++i) {
+    factors[arms[i]] += w[static_cast<Eigen::Index>(i)] / trimmed(static_cast<Eigen::Index>(i), arms[i]);
+  }
+  return factors / static_cast<double>(arms.size());
+}
+
+Eigen::MatrixXd MultiIrmScore::effective(Eigen::MatrixXd M, const std::vector<int>& arms,
+                                         const Eigen::ArrayXd& w) const {
+  if (!options_.normalize) return M;
+  const Eigen::VectorXd own_scale = hajek_factors(M, arms, w);
+  const int k = static_cast<int>(M.cols());
+  for (Eigen::Index i = 0; i < M.rows(); ++i) {
+    const int j = arms[static_cast<size_t>(i)];
+    const double own = M(i, j) * own_scale[j];
+    const double others = (1.0 - own) / (1.0 - M(i, j));
+    for (int a = 0; a < k; ++a) M(i, a) = a == j ? own : M(i, a) * others;
+  }
+  return M;
+}
+
+std::vector<int> MultiIrmScore::arm_indices(const double* arm, int n, int k) {
+  std::vector<int> arms(n);
+  for (int i = 0; i < n; ++i) {
+    arms[i] = static_cast<int>(arm[i]);
+    if (arms[i] < 0 || arms[i] >= k || arms[i] != arm[i]) {
+      throw std::invalid_argument("MultiIrmScore: arm indices must be 0..K-1");
+    }
+  }
+  return arms;
+}
+
 MultiIrmScores MultiIrmScore::compute(const double* y, const double* arm, const double* weights,
                                       int n, int n_rep, const MultiIrmNuisances& nuisances,
                                       const TaskRunner& runner) const {
@@ -60,13 +104,7 @@ MultiIrmScores MultiIrmScore::compute(const double* y, const double* arm, const 
       throw std::invalid_argument("MultiIrmScore: missing nuisance predictions");
     }
   }
-  std::vector<int> arms(n);
-  for (int i = 0; i < n; ++i) {
-    arms[i] = static_cast<int>(arm[i]);
-    if (arms[i] < 0 || arms[i] >= k || arms[i] != arm[i]) {
-      throw std::invalid_argument("MultiIrmScore: arm indices must be 0..K-1");
-    }
-  }
+  const std::vector<int> arms = arm_indices(arm, n, k);
   const Eigen::ArrayXd Y = ConstVectorMap(y, n).array();
   const Eigen::ArrayXd w = normalised_weights(weights, n).array();
   MultiIrmScores out;
@@ -78,19 +116,8 @@ MultiIrmScores MultiIrmScore::compute(const double* y, const double* arm, const 
     const long long offset = static_cast<long long>(s) * n;
     std::vector<const double*> m_rep(k);
     for (int a = 0; a < k; ++a) m_rep[a] = nuisances.m[a] + offset;
-    Eigen::MatrixXd M = trimmed(m_rep, n);
-    Eigen::MatrixXd D = Eigen::MatrixXd::Zero(n, k);
-    for (int i = 0; i < n; ++i) D(i, arms[i]) = 1.0;
-    if (options_.normalize) {
-      Eigen::VectorXd own_scale(k);
-      for (int a = 0; a < k; ++a) own_scale[a] = (w * D.col(a).array() / M.col(a).array()).mean();
-      for (int i = 0; i < n; ++i) {
-        const int j = arms[i];
-        const double own = M(i, j) * own_scale[j];
-        const double others = (1.0 - own) / (1.0 - M(i, j));
-        for (int a = 0; a < k; ++a) M(i, a) = a == j ? own : M(i, a) * others;
-      }
-    }
+    const Eigen::MatrixXd M = effective(trimmed(m_rep, n), arms, w);
+    const Eigen::MatrixXd D = indicators(arms, k);
     const Eigen::ArrayXd g0 = ConstVectorMap(nuisances.g[0] + offset, n).array();
     const Eigen::ArrayXd D0 = D.col(0).array(), m0 = M.col(0).array();
     const Eigen::ArrayXd control_residual = D0 * (Y - g0) / m0;

@@ -47,6 +47,15 @@ class MultiIrmScore {
                          const TaskRunner& runner = TaskRunner::serial()) const;
   // Trimmed propensities (n x K) of one repetition's raw ones (K pointers to n values each).
   Eigen::MatrixXd trimmed(const std::vector<const double*>& m, int n) const;
+  // c_a = mean(w D_a / m_a) of trimmed propensities with normalize, else ones (K values).
+  Eigen::VectorXd hajek_factors(const Eigen::MatrixXd& trimmed, const std::vector<int>& arms,
+                                const Eigen::ArrayXd& w) const;
+  // The propensities the scores use: the trimmed ones, Hajek-normalised with normalize.
+  Eigen::MatrixXd effective(Eigen::MatrixXd trimmed, const std::vector<int>& arms,
+                            const Eigen::ArrayXd& w) const;
+  // Arm indices 0..k-1 of n rows given as doubles (checked), and their n x k indicators.
+  static std::vector<int> arm_indices(const double* arm, int n, int k);
+  static Eigen::MatrixXd indicators(const std::vector<int>& arms, int k);
 
  private:
   MultiIrmOptions options_;
