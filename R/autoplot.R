@@ -5,6 +5,8 @@
 #' * `"overlap"`: the distribution of the cross-fitted propensity scores (first repetition,
 #'   before trimming) by treatment arm, with the trimming bounds: positivity problems show as
 #'   mass near 0 or 1 in one arm only.
+#' * `"balance"`: love plot of the covariates' standardised mean differences, raw and
+#'   inverse-propensity weighted, for a binary IRM fit (the plot of [diagnose_balance()]).
 #' * `"nuisances"`: out-of-fold quality of each nuisance (the table `nuisances(fit)$quality`),
 #'   one panel per nuisance titled with its learner: R² for a continuous target, AUC for a 0/1
 #'   target (such as the propensity), per fold and repetition, with the value on all folds
@@ -17,9 +19,9 @@
 #'   binomial intervals at `level`, and the 45° line of perfect calibration.
 #'
 #' @param object A fit from [dml_plr()] or [dml_irm()].
-#' @param type One of `"estimates"` (default), `"overlap"`, `"nuisances"` or `"calibration"`;
-#'   `"overlap"` and `"calibration"` need a binary treatment (otherwise a
-#'   `fastdml_error_argument`).
+#' @param type One of `"estimates"` (default), `"overlap"`, `"balance"`, `"nuisances"` or
+#'   `"calibration"`; `"overlap"` and `"calibration"` need a binary treatment and `"balance"`
+#'   an IRM fit (otherwise a `fastdml_error_argument`).
 #' @param level Confidence level of the intervals of `"estimates"` and of the binomial
 #'   intervals of `"calibration"`.
 #' @param ... Unused.
@@ -34,12 +36,14 @@
 #' @importFrom ggplot2 .data
 #' @exportS3Method ggplot2::autoplot
 autoplot.fastdml_fit <- function(object,
-                                 type = c("estimates", "overlap", "nuisances", "calibration"),
+                                 type = c("estimates", "overlap", "balance", "nuisances",
+                                          "calibration"),
                                  level = 0.95, ...) {
-  type <- arg_match(type, c("estimates", "overlap", "nuisances", "calibration"), "type")
+  type <- arg_match(type, c("estimates", "overlap", "balance", "nuisances", "calibration"), "type")
   switch(type,
          estimates = plot_estimates(object, level),
          overlap = plot_overlap(object),
+         balance = ggplot2::autoplot(diagnose_balance(object)),
          nuisances = plot_nuisance_quality(object),
          calibration = plot_propensity_calibration(object, level))
 }

@@ -225,12 +225,12 @@ rv_d <- function(distance, S, cf_y, rho) {
 
 # The signed variant (specs/cx-multitreatment.md §5): per row the signed Riesz term, then the
 # bound sqrt(sigma2 nu2_signed) per repetition (median over repetitions), the CI widened by the
-# estimate's sampling error; no robustness values.
+# one-sided quantile times the estimate's standard error; no robustness values.
 signed_bounds <- function(table, stats, fit, cf_y, cf_d, rho, level) {
   n <- fit$n
   n_rep <- fit$n_rep
   w <- if (is.null(fit$spec$weights)) rep(1, n) else fit$spec$weights / mean(fit$spec$weights)
-  z2 <- stats::qnorm(1 - (1 - level) / 2)
+  z1 <- stats::qnorm(level)
   for (k in seq_len(nrow(table))) {
     cf <- cf_d[k] / (1 - cf_d[k])
     bias <- vapply(seq_len(n_rep), function(s) {
@@ -247,8 +247,8 @@ signed_bounds <- function(table, stats, fit, cf_y, cf_d, rho, level) {
     table$max_bias[k] <- max_bias
     table$theta_lower[k] <- theta - max_bias
     table$theta_upper[k] <- theta + max_bias
-    table$ci_lower[k] <- theta - max_bias - z2 * fit$se[k]
-    table$ci_upper[k] <- theta + max_bias + z2 * fit$se[k]
+    table$ci_lower[k] <- theta - max_bias - z1 * fit$se[k]
+    table$ci_upper[k] <- theta + max_bias + z1 * fit$se[k]
   }
   table[c("rv", "rva", "rv_d", "rva_d")] <- NA_real_
   table

@@ -1,6 +1,7 @@
 # The CX multi-treatment case study (specs/cx-multitreatment.md) in brief: four arms of
 # customer experience, a binary outcome, 100,000 customers. Effects of each arm against control
-# by multi-arm DML next to the truth, and the design diagnostics.
+# by multi-arm DML next to the truth, the design diagnostics and the sensitivity to a hidden
+# confounder.
 # Run: Rscript inst/examples/cx-multitreatment.R   (about 15 s on 2 cores)
 library(fastdml)
 options(width = 120, fastdml.progress = FALSE)
@@ -19,3 +20,5 @@ print(format(data.frame(estimate = coef(fit), std.error = fit$se, true_ate = tru
                         z = (coef(fit) - truth) / fit$se), digits = 3))
 cat("\n")
 diagnose(fit)
+cat("\n")
+sensitivity(fit, cf_y = 0.05, r2_d = 0.05, rho = 1)   # the case study's hidden-confounder scenario
