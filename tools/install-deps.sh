@@ -4,7 +4,8 @@
 #   tools/install-deps.sh            runtime dependencies
 #   tools/install-deps.sh --tests    + what the test suite needs (with the packages the learner
 #                                    wrappers are tested against: ranger, glmnet, grf, mlr3,
-#                                    mlr3learners, xgboost 1.7.8.1 from CRAN's archive on R < 4.3)
+#                                    mlr3learners, xgboost 1.7.8.1 from CRAN's archive on R < 4.3,
+#                                    and sensemakr, the sensitivity analysis' external anchor)
 #   tools/install-deps.sh --docs     + what the vignettes and R CMD check need
 #   tools/install-deps.sh --bench    + the peers the benchmarks compare against (DoubleML)
 set -euo pipefail
@@ -53,7 +54,7 @@ if [ "$want_tests" = 1 ] || [ "$want_bench" = 1 ]; then
   MAKEFLAGS="${MAKEFLAGS:--j2}" Rscript - <<'RS'
 have <- function(p) requireNamespace(p, quietly = TRUE)
 if (!have("mlr3")) install.packages("checkmate", Ncpus = 2L)
-missing <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners"))
+missing <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr"))
 if (length(missing)) install.packages(missing, Ncpus = 2L)
 if (!have("xgboost")) {
   if (getRversion() >= "4.3.0") {
@@ -67,7 +68,7 @@ if (!have("xgboost")) {
     install.packages(archive, repos = NULL, type = "source")
   }
 }
-still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "xgboost"))
+still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost"))
 if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")
 RS
 fi
