@@ -78,6 +78,7 @@ sensitivity <- function(fit, cf_y = 0.03, cf_d = 0.03, rho = 1, level = 0.95, nu
   check_number(null, "null")
   check_flag(signed, "signed")
   stats <- sensitivity_stats(fit, rows = signed)
+  check_riesz_moment(stats$stats)
   table <- sensitivity_table(stats$stats, terms, fit$se, cf_y, cf_d, rho, level, null)
   if (signed) table <- signed_bounds(table, stats, fit, cf_y, cf_d, rho, level)
   table <- cbind(data.frame(term = terms, estimate = unname(fit$coefficients), std.error = fit$se,
@@ -94,6 +95,16 @@ check_sensitivity_fit <- function(fit) {
   if (!inherits(fit, c("dml_plr", "dml_irm", "dml_multi_irm"))) {
     fd_abort("argument", c("{.fn sensitivity} needs a fit from {.fn dml_plr}, {.fn dml_irm} or {.fn dml_multi_irm}.",
                            x = "It got a {.cls {class(fit)}}."))
+  }
+}
+
+# nu2 estimates E[alpha^2] > 0; a value <= 0 (extreme or badly calibrated propensities, e.g.
+# with Hajek normalisation of the ATT) leaves no meaningful bound (DoubleML stops too).
+check_riesz_moment <- function(stats) {
+  bad <- stats[!(stats$nu2 > 0), ]
+  if (nrow(bad)) {
+    fd_abort("sensitivity", c("The Riesz representer's second moment nu2 is not positive for {.val {unique(bad$term)}} (repetition{?s} {bad$rep}: {format(bad$nu2, digits = 3)}), so the bias bound is undefined.",
+                              i = "The propensities are too extreme or miscalibrated: use a larger {.arg trim}, {.code normalize = FALSE}, or a better propensity learner."))
   }
 }
 
@@ -131,6 +142,10 @@ sensitivity_stats <- function(fit, rows = FALSE) {
       list(g = list(nu$g0, nu$g1), m = list(1 - nu$m, nu$m))
     }
     options <- list(estimand = fit$estimand, trim = fit$trim, normalize = fit$normalize)
+    if (any(vapply(nuisances$g, is.null, logical(1)))) {
+      fd_abort("nuisances", c("The sensitivity analysis needs the outcome regression of every arm (sigma2 is the residual variance at the observed arm); this ATT fit's external nuisances lack {if (inherits(fit, 'dml_multi_irm')) 'some g_<arm>' else 'g1'}.",
+                              i = "Fit again with the outcome regressions of all arms in {.arg nuisances}."))
+    }
   }
   cluster <- if (is.null(spec$cluster)) NULL else spec$cluster - 1L
   out <- core_call(.fastdml_sensitivity_stats(

@@ -102,8 +102,8 @@ core_call <- function(code) {
 #' * `type`: a column of the wrong type (e.g. a character covariate that cannot be used).
 #' * `non_finite`: missing, NaN or infinite values (the message counts them per column).
 #' * `constant`: a constant outcome or covariate, a treatment with one level, one cluster.
-#' * `treatment`: a treatment the estimator cannot use (three levels for a binary model, a
-#'   continuous treatment for [dml_irm()]).
+#' * `treatment`: a treatment the estimator cannot use (several arms for a binary model, a
+#'   continuous treatment for [dml_irm()] or [dml_multi_irm()]).
 #' * `weights`: negative weights, or no positive weight in an arm.
 #' * `length`: a vector argument whose length is not the number of rows.
 #' * `formula`: a formula that cannot be read or evaluated.
@@ -118,6 +118,8 @@ core_call <- function(code) {
 #' * `dimension`: far too many covariates for the built-in learners.
 #' * `package`: a suggested package that a learner wrapper needs is not installed (the
 #'   message says how to install it).
+#' * `sensitivity`: the Riesz representer's estimated second moment is not positive, so no
+#'   bias bound exists ([sensitivity()]; extreme or miscalibrated propensities).
 #' * `internal`: a bug in fastdml (please report it).
 #'
 #' Warnings (`fastdml_warning_<what>`), raised at fit time:
