@@ -197,25 +197,13 @@ scenario_bounds <- function(st, C, level) {
              max_bias = stats::median(bias))
 }
 
-# The bound nearest `null` at strength C: theta_lower (bound "theta") or ci_lower (bound "ci")
-# when the estimate is above null, else the upper ones.
-bound_nearest_null <- function(st, C, level, null, bound) {
-  b <- scenario_bounds(st, C, level)
-  above <- stats::median(st$theta) > null
-  if (bound == "theta") {
-    if (above) b$theta_lower else b$theta_upper
-  } else {
-    if (above) b$ci_lower else b$ci_upper
-  }
-}
-
 # Robustness value: the common strength r = cf_y = cf_d at which the bound nearest null reaches
 # it (closed form for the point bound of one repetition, root-finding otherwise); 0 when it is
 # already reached at r = 0, 1 when it never is (rho = 0).
 robustness_value <- function(st, rho, level, null, bound) {
   theta <- stats::median(st$theta)
   gap <- function(r) {
-    value <- bound_nearest_null(st, strength(r, r, rho), level, null, bound)
+    value <- grid_bounds(st, strength(r, r, rho), level, null, bound)
     if (theta > null) value - null else null - value
   }
   if (gap(0) <= 0) return(0)
@@ -287,17 +275,29 @@ sensitivity_grid <- function(sens, cf_d, cf_y, term = 1L, bound = c("theta", "ci
   null <- sens$scenario$null
   rho <- sens$scenario$rho[k]
   C <- outer(cf_d, cf_y, function(d, y) strength(y, d, rho))
-  if (nrow(st) == 1L) {
-    z1 <- stats::qnorm(level)
-    sign <- if (st$theta > null) -1 else 1
-    value <- st$theta + sign * C * st$max_bias_base
-    if (bound == "ci") {
-      value <- value + sign * z1 * sqrt(pmax(st$v_if + sign * 2 * C * st$c_if_s + C^2 * st$v_s, 0))
-    }
-    return(value)
+  matrix(grid_bounds(st, as.vector(C), level, null, bound), nrow = length(cf_d))
+}
+
+# The bound nearest null at each strength of C (a vector), vectorised over strengths and
+# repetitions (a points x repetitions matrix, then the median of each row): theta_lower (bound
+# "theta") or ci_lower (bound "ci") when the estimate is above null, else the upper ones, as
+# scenario_bounds() gives them.
+grid_bounds <- function(st, C, level, null, bound) {
+  sign <- if (stats::median(st$theta) > null) -1 else 1
+  value <- sign * outer(C, st$max_bias_base) + rep(st$theta, each = length(C))
+  if (bound == "ci") {
+    variance <- rep(st$v_if, each = length(C)) + sign * 2 * outer(C, st$c_if_s) + outer(C^2, st$v_s)
+    value <- value + sign * stats::qnorm(level) * sqrt(pmax(variance, 0))
   }
-  matrix(vapply(C, function(c) bound_nearest_null(st, c, level, null, bound), numeric(1)),
-         nrow = length(cf_d))
+  row_medians(value)
+}
+
+# Medians of the rows of a matrix, all rows at once (one sort of the values by row).
+row_medians <- function(x) {
+  k <- ncol(x)
+  if (k == 1L) return(x[, 1L])
+  sorted <- matrix(x[order(row(x), x)], ncol = k, byrow = TRUE)
+  (sorted[, (k + 1L) %/% 2L] + sorted[, k %/% 2L + 1L]) / 2
 }
 
 #' @export
