@@ -77,6 +77,11 @@ sensitivity <- function(fit, cf_y = 0.03, cf_d = 0.03, rho = 1, level = 0.95, nu
   check_level(level)
   check_number(null, "null")
   check_flag(signed, "signed")
+  if (!is.null(benchmarks) && (!is.data.frame(benchmarks) ||
+                               !all(c("term", "cf_y", "cf_d") %in% names(benchmarks)))) {
+    fd_abort("argument", c("{.arg benchmarks} must be a table from {.fn sensitivity_benchmark}.",
+                           i = "It needs the columns {.field term}, {.field cf_y} and {.field cf_d}."))
+  }
   stats <- sensitivity_stats(fit, rows = signed)
   check_riesz_moment(stats$stats)
   table <- sensitivity_table(stats$stats, terms, fit$se, cf_y, cf_d, rho, level, null)

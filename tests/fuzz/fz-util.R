@@ -218,6 +218,18 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
   if (!fz_failed(ci) && all(is.finite(se)) && all(is.finite(theta))) {
     check(fz_close(as.double(ci), c(theta - stats::qnorm(0.975) * se, theta + stats::qnorm(0.975) * se), 1e-10), "confint() is not estimate +- z se")
   }
+  if (!estimate && all(is.finite(theta)) && all(is.finite(se))) {
+    sens <- step("sensitivity", fastdml::sensitivity(fit, cf_y = 0.04, cf_d = 0.03), continue = TRUE)
+    if (!fz_failed(sens)) {
+      tab <- sens$table
+      check(all(tab$theta_lower <= tab$estimate + 1e-12 & tab$estimate <= tab$theta_upper + 1e-12),
+            "sensitivity bounds do not contain the estimate")
+      check(all(tab$ci_lower <= tab$theta_lower + 1e-12 & tab$theta_upper <= tab$ci_upper + 1e-12),
+            "the bias-aware CI does not contain the bounds")
+      check(all(tab$rv >= 0 & tab$rv <= 1 & tab$rva >= 0 & tab$rva <= tab$rv + 1e-8),
+            "robustness values outside [0, 1] or rva > rv")
+    }
+  }
   if (inherits(fit, "dml_multi_irm") && all(is.finite(theta))) {
     rel <- step("relative_effects", fastdml::relative_effects(fit), continue = TRUE)
     dg <- step("diagnose", fastdml::diagnose(fit), continue = TRUE)

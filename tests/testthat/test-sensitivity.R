@@ -600,3 +600,13 @@ test_that("a non-positive Riesz moment nu2 stops with a named error", {
   if (nu2 > 0) skip("this design gave a positive nu2")
   expect_error(sensitivity(fit), "nu2", class = "fastdml_error_sensitivity")
 })
+
+test_that("benchmarks must be a benchmark table", {
+  df <- make_test_data(n = 300, seed = 4)
+  fit <- suppressWarnings(dml_irm(test_spec(df), learner_outcome = lrn_linear(),
+                                  learner_treatment = lrn_logistic(), seed = 1))
+  expect_error(sensitivity(fit, benchmarks = list(a = 1)), "benchmarks", class = "fastdml_error_argument")
+  expect_error(sensitivity(fit, benchmarks = data.frame(term = "d")), "cf_y", class = "fastdml_error_argument")
+  tab <- data.frame(term = names(coef(fit)), drop = "x1", cf_y = 0.01, cf_d = 0.02)
+  expect_identical(sensitivity(fit, benchmarks = tab)$benchmarks, tab)
+})
