@@ -121,7 +121,7 @@ as_binary_spec <- function(spec, ...) {
                            i = "Check the spelling of the estimator's arguments."))
   }
   spec <- if (is_causal_data(spec)) check_spec(spec) else causal_data(spec, ...)
-  check_binary_treatment(spec, "this estimator")
+  check_treatment_type(spec, "this estimator")
   spec
 }
 

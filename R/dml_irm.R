@@ -46,7 +46,7 @@ dml_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lrn_boos
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
                      cluster_correction = cluster_correction)
-  check_binary_treatment(spec, "dml_irm")
+  check_treatment_type(spec, "dml_irm")
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
   if (is.null(nuisances)) check_folds_have_both_arms(spec, setup$folds)

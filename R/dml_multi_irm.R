@@ -63,10 +63,7 @@ dml_multi_irm <- function(spec, estimand = c("ATE", "ATT"), learner_outcome = lr
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
                      cluster_correction = cluster_correction)
-  if (spec$treatment_type == "continuous") {
-    fd_abort("treatment", c("{.fn dml_multi_irm} needs a treatment of arms; {.field {spec$treatment}} is continuous.",
-                            i = "Use {.fn dml_plr} for a continuous treatment."))
-  }
+  check_treatment_type(spec, "dml_multi_irm", c("binary", "multi"))
   arms <- spec$treatment_levels
   n_arms <- length(arms)
   check_number(trim, "trim", 0, 1 / n_arms, open = c(TRUE, TRUE),

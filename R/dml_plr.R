@@ -48,10 +48,7 @@ dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
                      cluster_correction = cluster_correction)
-  if (spec$treatment_type == "multi") {
-    fd_abort("treatment", c("{.fn dml_plr} needs a binary or continuous treatment; {.field {spec$treatment}} has {length(spec$treatment_levels)} arms.",
-                            i = "Use {.fn dml_multi_irm} for several arms against a control."))
-  }
+  check_treatment_type(spec, "dml_plr", c("binary", "continuous"))
   check_learner(learner_outcome, "learner_outcome")
   check_learner(learner_treatment, "learner_treatment")
   if (is.null(nuisances) && isTRUE(learner_treatment$classifier) && spec$treatment_type == "binary") {

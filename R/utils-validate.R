@@ -422,15 +422,18 @@ check_outcome_copies <- function(X, y, outcome) {
   }
 }
 
-# Binary-treatment estimators: a named error for a continuous or multi-arm treatment.
-check_binary_treatment <- function(spec, what) {
+# An estimator's treatment types (of "binary", "multi", "continuous"): a named error naming the
+# estimator that fits the treatment otherwise.
+check_treatment_type <- function(spec, what, allowed = "binary") {
   type <- spec$treatment_type
-  if (type == "binary") return(invisible(spec))
+  if (type %in% allowed) return(invisible(spec))
   what <- if (startsWith(what, "dml_")) cli::format_inline("{.fn {what}}") else what
+  needs <- paste(c(binary = "binary", multi = "multi-arm", continuous = "continuous")[allowed],
+                 collapse = " or ")
   if (type == "multi") {
-    fd_abort("treatment", c("{what} needs a binary treatment; {.field {spec$treatment}} has {length(spec$treatment_levels)} arms.",
-                            i = "Use {.fn dml_multi_irm} for several arms against a control, or keep two arms."))
+    fd_abort("treatment", c("{what} needs a {needs} treatment; {.field {spec$treatment}} has {length(spec$treatment_levels)} arms.",
+                            i = "Use {.fn dml_multi_irm} for several arms against a control."))
   }
-  fd_abort("treatment", c("{what} needs a binary treatment; {.field {spec$treatment}} is continuous.",
+  fd_abort("treatment", c("{what} needs a {needs} treatment; {.field {spec$treatment}} is continuous.",
                           i = "Use {.fn dml_plr} for a continuous treatment."))
 }

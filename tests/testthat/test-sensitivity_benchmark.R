@@ -130,6 +130,15 @@ expect_benchmark_table <- function(tab, fit, drop_label, method) {
 
 # --- PLR ---------------------------------------------------------------------------------------
 
+# The refit method's table against the short fit and the hand formulas (1e-12).
+expect_refit_strengths <- function(tab, fit, short) {
+  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
+  ref <- bench_refit_ref(fit, short)
+  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
+  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
+  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+}
+
 test_that("PLR: the short model is a fresh fit on the reduced data; strengths match the formulas", {
   df <- make_test_data(n = 2000, p = 4, seed = 11, binary_d = FALSE)
   covs <- paste0("x", 1:4)
@@ -139,11 +148,7 @@ test_that("PLR: the short model is a fresh fit on the reduced data; strengths ma
 
   tab <- sensitivity_benchmark(fit, drop = c("x1", "x3"))
   expect_benchmark_table(tab, fit, "x1+x3", "refit")
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
-  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
   expect_true(tab$cf_y > 0 && tab$cf_d > 0)
 
   res <- sensitivity_benchmark(fit, drop = c("x1", "x3"), method = "residual")
@@ -162,11 +167,7 @@ test_that("PLR IV-type: the score is kept in the refit and g + theta D is the re
   short <- dml_plr(bench_spec(df, c("x1", "x2", "x3")), lrn_linear(), lrn_linear(),
                    score = "IV-type", seed = 2)
   tab <- sensitivity_benchmark(fit, drop = "x4")
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
-  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
   res <- sensitivity_benchmark(fit, drop = "x4", method = "residual")
   rref <- bench_residual_ref(fit, "x4")
   expect_equal(res[c("cf_y", "cf_d", "rho")], as.data.frame(rref), tolerance = 1e-10,
@@ -181,10 +182,7 @@ test_that("PLR with clusters: the cluster correction is kept in the refit", {
   short <- dml_plr(bench_spec(df, c("x2", "x3"), cluster = "cl"), lrn_linear(), lrn_linear(),
                    cluster_correction = TRUE, seed = 9)
   tab <- sensitivity_benchmark(fit, drop = "x1")
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
 })
 
 # --- IRM ---------------------------------------------------------------------------------------
@@ -209,11 +207,7 @@ test_that("IRM ATE: short model, refit strengths and residual strengths", {
 
   tab <- sensitivity_benchmark(fit, drop = c("x1", "x2"))
   expect_benchmark_table(tab, fit, "x1+x2", "refit")
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
-  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
   expect_true(tab$cf_y > 0 && tab$cf_d > 0)
 
   res <- sensitivity_benchmark(fit, drop = c("x1", "x2"), method = "residual")
@@ -234,11 +228,7 @@ test_that("IRM with weights, ATT, normalisation, trim and repetitions: the refit
                    learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(),
                    trim = 0.05, normalize = TRUE, n_rep = 2, seed = 4)
   tab <- sensitivity_benchmark(fit, drop = "x2", num.threads = 1)
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
-  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
   res <- sensitivity_benchmark(fit, drop = "x2", method = "residual")
   rref <- bench_residual_ref(fit, "x2")
   expect_equal(res$cf_y, rref$cf_y, tolerance = 1e-10)
@@ -295,11 +285,7 @@ test_that("multi-arm: one row per contrast; short model and strengths match", {
   tab <- suppressWarnings(sensitivity_benchmark(fit, drop = c("prev_apps", "prev_util")))
   expect_benchmark_table(tab, fit, "prev_apps+prev_util", "refit")
   expect_length(tab$term, 3L)
-  expect_equal(tab$theta_short, unname(coef(short)), tolerance = 1e-12)
-  ref <- bench_refit_ref(fit, short)
-  expect_equal(tab$cf_y, ref$cf_y, tolerance = 1e-12)
-  expect_equal(tab$cf_d, ref$cf_d, tolerance = 1e-12)
-  expect_equal(tab$rho, ref$rho, tolerance = 1e-12)
+  expect_refit_strengths(tab, fit, short)
   # the outcome side is shared by the contrasts
   expect_equal(tab$cf_y, rep(tab$cf_y[1], 3L))
 
