@@ -11,19 +11,14 @@
 #'   (unweighted) and Hajek-normalised weights w D / e and w (1 - D) / (1 - e); propensities
 #'   are clipped to `[trim, 1 - trim]`. The standard error (cluster-robust with clusters)
 #'   treats the propensities as known.
-#' * `t_learner()`: two outcome models (one per arm), the (weighted) average of the predicted
-#'   uplift mu1(x) - mu0(x) over all rows. Standard error by a nonparametric bootstrap of
-#'   `n_boot` resamples: rows within each arm, or whole clusters (`NA` when `n_boot = 0`).
+#' * `t_learner()`, `s_learner()`, `x_learner()`: the meta-learners, see [t_learner()].
 #'
 #' @param spec A [causal_data()] object (or a table, with the arguments of [causal_data()] in
 #'   `...`). The treatment must be binary.
 #' @param ... Passed to [causal_data()] when `spec` is a table.
 #' @param level Confidence level.
-#' @param learner For `ipw()` the propensity classifier, for `t_learner()` the outcome
-#'   learner (built-in or [lrn_custom()]).
+#' @param learner The propensity classifier (built-in or [lrn_custom()]).
 #' @param trim Clipping of the propensities.
-#' @param n_boot Bootstrap resamples for the T-learner's standard error.
-#' @param seed Optional seed for the bootstrap.
 #' @param num.threads Threads for built-in learners.
 #' @return An object of class `fastdml_estimate` with `print`, `coef`, `confint`, `nobs`,
 #'   `tidy` and `glance` methods (same columns as for DML fits).
@@ -33,7 +28,6 @@
 #' spec <- causal_data(df, "outcome", "treatment", c("age", "browsing_time", "income"))
 #' diff_in_means(spec)
 #' ipw(spec)
-#' t_learner(spec)
 #' @export
 diff_in_means <- function(spec, ..., level = 0.95) {
   spec <- as_binary_spec(spec, ...)
@@ -73,44 +67,6 @@ ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
   out <- new_estimate(sprintf("IPW (Hajek, %s propensity; %s)", learner$label, baseline_se_label(spec)),
                       spec, contrast$estimate, contrast$se, level)
   out$propensity <- e
-  out
-}
-
-#' @rdname diff_in_means
-#' @export
-t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.95,
-                      seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
-  spec <- as_binary_spec(spec, ...)
-  check_learner(learner, "learner")
-  check_count(n_boot, "n_boot", 0L)
-  if (n_boot == 1) {
-    fd_abort("argument", c("{.arg n_boot} = 1 cannot give a standard error.",
-                           i = "Use {.code n_boot = 0} (no standard error) or at least 2 (e.g. 200)."))
-  }
-  check_level(level)
-  threads <- resolve_num_threads(num.threads)
-  uplift <- function(s) {
-    mu1 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 1, threads, "g1")
-    mu0 <- fit_predict_full(s, learner, s$y, s$outcome, s$d == 0, threads, "g0")
-    mu1 - mu0
-  }
-  average <- function(s, tau) {
-    w <- observation_weights(s)
-    sum(w * tau) / sum(w)
-  }
-  tau <- uplift(spec)
-  se <- NA_real_
-  if (n_boot > 0) {
-    boot <- with_seed(seed, vapply(seq_len(n_boot), function(b) {
-      s <- resample_spec(spec, bootstrap_rows(spec))
-      average(s, uplift(s))
-    }, numeric(1)))
-    se <- stats::sd(boot)
-  }
-  resampled <- if (is.null(spec$cluster)) "rows within arms" else "clusters"
-  out <- new_estimate(sprintf("T-learner (%s), average uplift; bootstrap over %s", learner$label, resampled),
-                      spec, average(spec, tau), se, level)
-  out$uplift <- tau
   out
 }
 
@@ -195,7 +151,7 @@ fit_predict_full <- function(spec, learner, target, target_name, mask, num_threa
 
 new_estimate <- function(method, spec, estimate, se, level) {
   check_level(level)
-  check_finite_result(estimate, se, allow_na_se = grepl("T-learner", method))
+  check_finite_result(estimate, se, allow_na_se = grepl("-learner", method))
   structure(list(method = method, coefficients = stats::setNames(estimate, spec$treatment),
                  se = se, n = spec$n, level = level), class = "fastdml_estimate")
 }

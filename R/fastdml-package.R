@@ -11,7 +11,7 @@
 #' @keywords internal
 #' @useDynLib fastdml, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
-#' @importFrom stats median pnorm qnorm setNames var sd coef vcov confint nobs
+#' @importFrom stats median pnorm qnorm setNames var sd coef vcov confint nobs predict fitted
 #' @importFrom generics tidy glance
 #' @import data.table
 "_PACKAGE"
