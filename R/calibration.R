@@ -14,8 +14,9 @@
 #'   Brunskill and Wager: rows sorted by decreasing priority S; the targeting operator
 #'   characteristic TOC(q) = mean Gamma of the top q share minus the mean of all;
 #'   AUTOC = mean over ranks of TOC, QINI = mean over ranks of q TOC (weighted by the
-#'   observation weights; tied priorities share their block's mean Gamma, the expected curve
-#'   under random tie-breaking). Standard errors by the half-sample bootstrap (half of the
+#'   observation weights; tied priorities share their block's mean Gamma, which without
+#'   weights gives the expected curve under random tie-breaking; tied rows stay in row order).
+#'   Standard errors by the half-sample bootstrap (half of the
 #'   rows, or of the clusters, drawn without replacement; SE = sd / sqrt(2)).
 #'
 #' @param cate A `fastdml_cate` object (e.g. from [cate_dr()], [cate_forest()], [cate_blp()])
@@ -154,7 +155,7 @@ evaluation_inputs <- function(cate, fit, contrast, caller) {
     fd_abort("length", c("{.arg cate} has {length(S)} estimates; the fit has {fit$n} rows.",
                          i = "Evaluate on the rows the fit was estimated on (estimates for new data need a fit on that data)."))
   }
-  if (any(!is.finite(S))) fd_abort("missing", "{.arg cate} has {sum(!is.finite(S))} missing or non-finite estimate{?s}.")
+  if (any(!is.finite(S))) fd_abort("non_finite", "{.arg cate} has {sum(!is.finite(S))} missing or non-finite estimate{?s}.")
   list(S = S, gamma = pseudo_outcomes(fit, chosen$arm), contrast = chosen$term, method = method)
 }
 

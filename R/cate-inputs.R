@@ -124,7 +124,7 @@ numeric_table <- function(x, what, columns = NULL) {
   storage.mode(x) <- "double"
   bad <- colnames(x)[colSums(!is.finite(x)) > 0]
   if (length(bad)) {
-    fd_abort("missing", c("Column{?s} {.field {bad}} of {.arg {what}} {?has/have} missing or non-finite values.",
+    fd_abort("non_finite", c("Missing or non-finite values in {.arg {what}}: column{?s} {.field {bad}}.",
                           i = "Impute them first (see {.fn median_imputer}) or drop those rows."))
   }
   x

@@ -42,25 +42,30 @@ cate_blp <- function(fit, basis = NULL, data = NULL, contrast = NULL,
   projection <- linear_projection(gamma, design$B, fit$spec$weights, fit$spec$cluster, vcov_type)
   new_cate("fastdml_blp", sprintf("best linear projection of the CATE (%s SE%s)", vcov_type,
                                   if (is.null(fit$spec$cluster)) "" else ", cluster-robust"),
-           fit, contrast, drop(design$B %*% projection$coefficients),
+           fit, contrast, drop(projection$B %*% projection$coefficients),
            coefficients = projection$coefficients, vcov = projection$vcov, level = level,
-           basis_terms = design$terms, basis_columns = colnames(design$B), B = design$B)
+           basis_terms = design$terms, B = projection$B)
 }
 
-# Weighted least squares of y on B with a robust covariance (see robust_vcov()).
+# Weighted least squares of y on B with a robust covariance (see robust_vcov()). Columns that
+# are linear combinations of earlier ones (e.g. x^2 of a 0/1 x in a polynomial basis) are
+# dropped with a warning, as lm() does; `B` of the result holds the columns kept.
 linear_projection <- function(y, B, weights, cluster, vcov_type) {
   w <- if (is.null(weights)) rep(1, length(y)) else weights
   qr_B <- qr(B * sqrt(w))
   if (qr_B$rank < ncol(B)) {
     dropped <- colnames(B)[qr_B$pivot[-seq_len(qr_B$rank)]]
-    fd_abort("dimension", c("The basis is collinear: {.field {dropped}} {cli::qty(length(dropped))}{?is a/are} linear combination{?s} of the other columns.",
-                            i = "Remove {cli::qty(length(dropped))}{?it/them} from the basis (a constant column duplicates the intercept)."))
+    if (qr_B$rank == 0L) fd_abort("dimension", "The basis has no column with variation.")
+    fd_warn("collinear", c("Dropped {length(dropped)} basis column{?s} that {?is a/are} linear combination{?s} of the others: {.field {dropped}}.",
+                           i = "A 0/1 covariate's square equals itself, and a constant column duplicates the intercept."))
+    B <- B[, sort(qr_B$pivot[seq_len(qr_B$rank)]), drop = FALSE]
+    qr_B <- qr(B * sqrt(w))
   }
   beta <- drop(qr.coef(qr_B, y * sqrt(w)))
   names(beta) <- colnames(B)
   V <- robust_vcov(B, y - drop(B %*% beta), w, cluster, vcov_type)
   dimnames(V) <- list(colnames(B), colnames(B))
-  list(coefficients = beta, vcov = V)
+  list(coefficients = beta, vcov = V, B = B)
 }
 
 # Sandwich covariance of a weighted least-squares fit with design X, residuals e and weights w:
@@ -120,7 +125,7 @@ basis_design <- function(fit, basis, data) {
   frame <- stats::model.frame(basis, data, na.action = stats::na.pass)
   terms <- stats::terms(frame)
   B <- stats::model.matrix(terms, frame)
-  if (anyNA(B)) fd_abort("missing", "The basis has missing values; impute them first (see {.fn median_imputer}).")
+  if (anyNA(B)) fd_abort("non_finite", "The basis has missing values; impute them first (see {.fn median_imputer}).")
   list(B = B, terms = terms)
 }
 
@@ -134,7 +139,7 @@ basis_design <- function(fit, basis, data) {
 #' @export
 predict.fastdml_blp <- function(object, newdata = NULL, variance = FALSE, ...) {
   B <- if (is.null(newdata)) object$B else new_basis(object, newdata)
-  if (anyNA(B)) fd_abort("missing", "{.arg newdata} has missing values in the basis variables.")
+  if (anyNA(B)) fd_abort("non_finite", "{.arg newdata} has missing values in the basis variables.")
   estimate <- unname(drop(B %*% object$coefficients))
   if (!isTRUE(variance)) return(estimate)
   data.frame(estimate = estimate, variance = rowSums((B %*% object$vcov) * B))
@@ -148,7 +153,8 @@ new_basis <- function(object, newdata) {
   }
   if (!is.data.frame(newdata)) fd_abort("argument", "{.arg newdata} must be a data frame.")
   terms <- stats::delete.response(object$basis_terms)
-  stats::model.matrix(terms, stats::model.frame(terms, newdata, na.action = stats::na.pass))
+  B <- stats::model.matrix(terms, stats::model.frame(terms, newdata, na.action = stats::na.pass))
+  B[, colnames(object$B), drop = FALSE]
 }
 
 #' @export

@@ -80,7 +80,7 @@ group_factor <- function(fit, groups, min_rows) {
                          i = "Pass one group per row of the fit, in the same order."))
   }
   if (anyNA(groups)) {
-    fd_abort("missing", c("{.arg groups} has {sum(is.na(groups))} missing value{?s}.",
+    fd_abort("non_finite", c("{.arg groups} has {sum(is.na(groups))} missing value{?s}.",
                           i = "Give those rows a group of their own (e.g. {.val missing})."))
   }
   groups <- droplevels(as.factor(groups))

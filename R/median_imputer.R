@@ -34,7 +34,7 @@ median_imputer <- function(data, columns = NULL) {
   medians <- vapply(data[columns], stats::median, numeric(1), na.rm = TRUE)
   empty <- columns[is.na(medians)]
   if (length(empty)) {
-    fd_abort("missing", c("Column{?s} {.field {empty}} {?has/have} no observed value in the training rows.",
+    fd_abort("non_finite", c("Column{?s} {.field {empty}} {?has/have} no observed value in the training rows.",
                           i = "Drop {?it/them}."))
   }
   structure(list(medians = medians, missing = vapply(data[columns], function(x) sum(is.na(x)), numeric(1)),

@@ -140,6 +140,8 @@ core_call <- function(code) {
 #' * `non_finite_result`: the estimate or its standard error is not finite.
 #' * `folds`: user folds split clusters.
 #' * `formula`: evaluating the formula warned (e.g. `log()` of a negative value).
+#' * `collinear`: basis columns of [cate_blp()] that are linear combinations of the others were
+#'   dropped.
 #'
 #' Messages (`fastdml_message_<what>`): `binary_treatment` (a two-valued treatment was coded
 #' 0/1, naming the control), `expanded` (a factor covariate was expanded into indicators),

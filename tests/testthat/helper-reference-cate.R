@@ -213,7 +213,7 @@ ref_rate_bootstrap <- function(gamma, S, w = NULL, cluster = NULL, B, seed) {
   draws <- matrix(NA_real_, B, 2, dimnames = list(NULL, c("autoc", "qini")))
   for (b in seq_len(B)) {
     if (is.null(cluster)) {
-      idx <- sample.int(n, floor(n / 2))
+      idx <- sort(sample.int(n, floor(n / 2)))  # rows keep their order: ties are broken by row
     } else {
       ids <- sort(unique(cluster))
       G <- length(ids)

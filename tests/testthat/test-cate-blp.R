@@ -80,7 +80,10 @@ test_that("BLP predictions and their variances are B beta and B V B'", {
   expect_equal(pred$variance, unname(diag(B %*% vcov(blp) %*% t(B))), tolerance = 1e-10)
   expect_equal(predict(blp), fitted(blp), tolerance = 1e-12)
   expect_equal(unname(confint(blp)[, 1]), tidy(blp)$conf.low)
-  expect_error(cate_blp(case$fit, ~ x1 + I(2 * x1)), class = "fastdml_error_dimension", regexp = "collinear")
+  expect_warning(collinear <- cate_blp(case$fit, ~ x1 + I(2 * x1) + x2), class = "fastdml_warning_collinear",
+                 regexp = "I\\(2 \\* x1\\)")
+  expect_equal(coef(collinear), coef(cate_blp(case$fit, ~ x1 + x2)), tolerance = 1e-12)
+  expect_equal(predict(collinear, new), predict(cate_blp(case$fit, ~ x1 + x2), new), tolerance = 1e-12)
   expect_error(cate_blp(case$fit, ~ nope), class = "fastdml_error_column", regexp = "nope")
   expect_error(cate_blp(case$fit, y ~ x1), class = "fastdml_error_argument", regexp = "one-sided")
 })
@@ -115,7 +118,7 @@ test_that("gate() covers every contrast of a multi-arm fit and checks its groups
   bad <- df$x2 > 0
   expect_error(gate(fit, bad[-1]), class = "fastdml_error_length")
   bad[3] <- NA
-  expect_error(gate(fit, bad), class = "fastdml_error_missing", regexp = "missing")
+  expect_error(gate(fit, bad), class = "fastdml_error_non_finite", regexp = "missing")
   expect_error(gate(fit, "x1"), class = "fastdml_error_argument", regexp = "distinct values")
   expect_error(gate(fit, seq_len(900) == 1), class = "fastdml_error_argument", regexp = "fewer than 2")
 })
