@@ -101,13 +101,13 @@ numeric_table <- function(x, what, columns = NULL) {
   if (is.data.frame(x)) {
     missing_cols <- setdiff(columns, names(x))
     if (length(missing_cols)) {
-      fd_abort("column", c("{.arg {what}} lacks the column{?s} {.field {missing_cols}}.",
+      fd_abort("column", c("{.arg {what}} lacks {length(missing_cols)} column{?s}: {.field {missing_cols}}.",
                            i = "Supply every effect modifier the object was fitted on."))
     }
     if (!is.null(columns)) x <- x[columns]
     bad <- names(x)[!vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))]
     if (length(bad)) {
-      fd_abort("column", c("Column{?s} {.field {bad}} of {.arg {what}} {?is/are} not numeric.",
+      fd_abort("column", c("Not numeric in {.arg {what}}: {length(bad)} column{?s} {.field {bad}}.",
                            i = "Convert factors to indicators first (e.g. with {.fn model.matrix})."))
     }
     x <- as.matrix(as.data.frame(lapply(x, as.double), col.names = names(x)))
@@ -118,13 +118,13 @@ numeric_table <- function(x, what, columns = NULL) {
   if (is.null(colnames(x))) colnames(x) <- paste0("z", seq_len(ncol(x)))
   if (!is.null(columns)) {
     missing_cols <- setdiff(columns, colnames(x))
-    if (length(missing_cols)) fd_abort("column", "{.arg {what}} lacks the column{?s} {.field {missing_cols}}.")
+    if (length(missing_cols)) fd_abort("column", "{.arg {what}} lacks {length(missing_cols)} column{?s}: {.field {missing_cols}}.")
     x <- x[, columns, drop = FALSE]
   }
   storage.mode(x) <- "double"
   bad <- colnames(x)[colSums(!is.finite(x)) > 0]
   if (length(bad)) {
-    fd_abort("non_finite", c("Missing or non-finite values in {.arg {what}}: column{?s} {.field {bad}}.",
+    fd_abort("non_finite", c("Missing or non-finite values in {.arg {what}}: {length(bad)} column{?s} {.field {bad}}.",
                           i = "Impute them first (see {.fn median_imputer}) or drop those rows."))
   }
   x

@@ -35,7 +35,7 @@ median_imputer <- function(data, columns = NULL) {
   empty <- columns[is.na(medians)]
   if (length(empty)) {
     fd_abort("non_finite", c("Column{?s} {.field {empty}} {?has/have} no observed value in the training rows.",
-                          i = "Drop {?it/them}."))
+                          i = "Drop those columns."))
   }
   structure(list(medians = medians, missing = vapply(data[columns], function(x) sum(is.na(x)), numeric(1)),
                  n = nrow(data), flags = paste0(columns, "_missing")),
@@ -51,7 +51,7 @@ predict.fastdml_median_imputer <- function(object, newdata, ...) {
   if (!is.data.frame(newdata)) fd_abort("argument", "{.arg newdata} must be a data frame.")
   columns <- names(object$medians)
   absent <- setdiff(columns, names(newdata))
-  if (length(absent)) fd_abort("column", "{.arg newdata} lacks the column{?s} {.field {absent}}.")
+  if (length(absent)) fd_abort("column", "{.arg newdata} lacks {length(absent)} column{?s}: {.field {absent}}.")
   for (k in seq_along(columns)) {
     missing_rows <- is.na(newdata[[columns[k]]])
     newdata[[object$flags[k]]] <- as.integer(missing_rows)
