@@ -209,3 +209,41 @@ value_flag <- function(value, flag, digits) {
   paste(formatC(value, digits = digits, format = "fg"),
         ifelse(is.na(flag), "-", substring(flag, 1L, 1L)))
 }
+
+#' Propensity buckets: how many units of each arm sit where
+#'
+#' Counts the units of each contrast's pair (arm k and the controls) by bucket of the pair
+#' score of [diagnose_overlap()] (the cross-fitted propensity for a binary fit): rows, treated
+#' and control units, and the treated share per bucket. Buckets near 0 or 1 that hold units of
+#' one arm only are where effects are extrapolated.
+#'
+#' @inheritParams diagnose_overlap
+#' @param breaks Bucket limits in \[0, 1\], increasing (default 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1).
+#' @return A data.frame with `comparison`, `bucket`, `n`, `share` (of the pair units),
+#'   `n_treated`, `n_control` and `treated_share`.
+#' @family diagnostics
+#' @examples
+#' fit <- dml_irm(causal_data(sim_lesson(600, seed = 1), "outcome", "treatment",
+#'                            c("age", "browsing_time", "income")),
+#'                learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(), seed = 1)
+#' overlap_buckets(fit)
+#' @export
+overlap_buckets <- function(fit, breaks = c(0, 0.1, 0.25, 0.5, 0.75, 0.9, 1), rep = 1L) {
+  if (!is.numeric(breaks) || length(breaks) < 2L || anyNA(breaks) || any(diff(breaks) <= 0) ||
+      breaks[1L] > 0 || breaks[length(breaks)] < 1) {
+    fd_abort("argument", c("{.arg breaks} must increase from 0 (or below) to 1 (or above).",
+                           i = "For example {.code c(0, 0.1, 0.25, 0.5, 0.75, 0.9, 1)}."))
+  }
+  scores <- diagnose_overlap(fit, rep)$scores
+  control <- fit_arms(fit)[1L]
+  do.call(rbind, lapply(levels(scores$comparison), function(k) {
+    s <- scores[scores$comparison == k, ]
+    bucket <- cut(s$score, breaks, include.lowest = TRUE)
+    treated <- s$arm != control
+    n <- as.vector(table(bucket))
+    n_treated <- as.vector(table(bucket[treated]))
+    data.frame(comparison = k, bucket = levels(bucket), n = n, share = n / nrow(s),
+               n_treated = n_treated, n_control = n - n_treated,
+               treated_share = ifelse(n > 0, n_treated / n, NA_real_))
+  }))
+}

@@ -30,7 +30,7 @@ gate <- function(fit, groups, contrast = NULL, vcov_type = c("HC0", "HC1", "HC2"
   check_level(level)
   check_count(min_rows, "min_rows", 2L)
   groups <- group_factor(fit, groups, min_rows)
-  G <- stats::model.matrix(~ 0 + groups)
+  G <- outer(as.integer(groups), seq_len(nlevels(groups)), `==`) * 1
   colnames(G) <- levels(groups)
   counts <- tabulate(groups, nlevels(groups))
   parts <- lapply(contrasts, function(contrast) {

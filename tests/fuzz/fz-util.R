@@ -230,6 +230,18 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
             "robustness values outside [0, 1] or rva > rv")
     }
   }
+  if (!estimate && inherits(fit, c("dml_irm", "dml_multi_irm")) && all(is.finite(theta))) {
+    arms <- fit$spec$treatment_levels
+    contrast <- arms[length(arms)]
+    blp <- step("cate_blp", fastdml::cate_blp(fit, ~ 1, contrast = contrast), continue = TRUE)
+    gt <- step("gate", fastdml::gate(fit, rep("all", fit$n), contrast = contrast), continue = TRUE)
+    if (!fz_failed(blp) && !fz_failed(gt)) {
+      check(fz_close(unname(coef(blp)), gt$table$estimate, 1e-10) && fz_close(unname(sqrt(diag(vcov(blp)))), gt$table$std.error, 1e-10),
+            "cate_blp(~ 1) and gate() with one group differ (both are the weighted mean of the pseudo-outcomes)")
+      cal <- step("calibration", fastdml::calibration(stats::fitted(blp) + seq_len(fit$n) / fit$n, fit, n_groups = 2L), continue = TRUE)
+      if (!fz_failed(cal)) check(all(is.finite(cal$test$estimate)), "calibration() returned non-finite coefficients")
+    }
+  }
   if (inherits(fit, "dml_multi_irm") && all(is.finite(theta))) {
     rel <- step("relative_effects", fastdml::relative_effects(fit), continue = TRUE)
     dg <- step("diagnose", fastdml::diagnose(fit), continue = TRUE)
