@@ -17,6 +17,14 @@
     .Call(`_fastdml_fastdml_quality`, targets, predictions, masks, folds, num_threads)
 }
 
+.fastdml_forest_train <- function(Z, y, d, weights, options, num_threads) {
+    .Call(`_fastdml_fastdml_forest_train`, Z, y, d, weights, options, num_threads)
+}
+
+.fastdml_forest_predict <- function(model, Z_new, variance, num_threads) {
+    .Call(`_fastdml_fastdml_forest_predict`, model, Z_new, variance, num_threads)
+}
+
 .fastdml_plr_score <- function(y, d, weights, l, m, g, score, num_threads) {
     .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score, num_threads)
 }

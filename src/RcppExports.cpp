@@ -66,6 +66,36 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_forest_train
+Rcpp::List fastdml_forest_train(Rcpp::NumericMatrix Z, Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::List options, int num_threads);
+RcppExport SEXP _fastdml_fastdml_forest_train(SEXP ZSEXP, SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP optionsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type Z(ZSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type d(dSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type options(optionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_forest_train(Z, y, d, weights, options, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// fastdml_forest_predict
+Rcpp::List fastdml_forest_predict(Rcpp::List model, SEXP Z_new, bool variance, int num_threads);
+RcppExport SEXP _fastdml_fastdml_forest_predict(SEXP modelSEXP, SEXP Z_newSEXP, SEXP varianceSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model(modelSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type Z_new(Z_newSEXP);
+    Rcpp::traits::input_parameter< bool >::type variance(varianceSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_forest_predict(model, Z_new, variance, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_plr_score
 Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score, int num_threads);
 RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP, SEXP num_threadsSEXP) {
@@ -181,6 +211,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
+    {"_fastdml_fastdml_forest_train", (DL_FUNC) &_fastdml_fastdml_forest_train, 6},
+    {"_fastdml_fastdml_forest_predict", (DL_FUNC) &_fastdml_fastdml_forest_predict, 4},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
     {"_fastdml_fastdml_multi_irm_score", (DL_FUNC) &_fastdml_fastdml_multi_irm_score, 9},
