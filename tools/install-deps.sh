@@ -5,7 +5,8 @@
 #   tools/install-deps.sh --tests    + what the test suite needs (with the packages the learner
 #                                    wrappers are tested against: ranger, glmnet, grf, mlr3,
 #                                    mlr3learners, xgboost 1.7.8.1 from CRAN's archive on R < 4.3,
-#                                    and sensemakr, the sensitivity analysis' external anchor)
+#                                    sensemakr, the sensitivity analysis' external anchor, and
+#                                    sandwich, the heterogeneity tests' reference)
 #   tools/install-deps.sh --docs     + what the vignettes and R CMD check need
 #   tools/install-deps.sh --bench    + the peers the benchmarks compare against (DoubleML)
 set -euo pipefail
@@ -20,7 +21,7 @@ for arg in "$@"; do
 done
 
 r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
-[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet sandwich"
 [ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
 
 deb_pkgs=""

@@ -21,6 +21,7 @@ test_that("the mean pseudo-outcome is the AIPW estimate (normalize = FALSE, one 
 })
 
 test_that("multi-arm pseudo-outcomes per contrast equal the reference (floor-and-rescale trimming)", {
+  skip_if_not_installed("sandwich")
   df <- make_multi_data(n = 900, K = 3, seed = 4)
   nu <- ref_multi_random_nuisances(df, S = 1, seed = 2, perturb = FALSE)
   ext <- multi_nuisance_list(nu$g, nu$m, c("ctl", "alpha", "beta"))
