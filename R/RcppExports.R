@@ -25,6 +25,10 @@
     .Call(`_fastdml_fastdml_forest_predict`, model, Z_new, variance, num_threads)
 }
 
+.fastdml_multiplier_bootstrap <- function(phi, cluster, n_clusters, num_draws) {
+    .Call(`_fastdml_fastdml_multiplier_bootstrap`, phi, cluster, n_clusters, num_draws)
+}
+
 .fastdml_plr_score <- function(y, d, weights, l, m, g, score, num_threads) {
     .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score, num_threads)
 }

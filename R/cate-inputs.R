@@ -134,7 +134,7 @@ numeric_table <- function(x, what, columns = NULL) {
 # the fit's rows (out of fold or out of bag), optionally their variances, and what predict()
 # needs.
 new_cate <- function(class, method, fit, contrast, estimates, variance = NULL, ...) {
-  structure(list(method = method, contrast = contrast$term, arm = contrast$arm,
+  structure(list(method = method, contrast = contrast$term, arm = contrast$arm, arms = fit_arms(fit),
                  estimates = unname(estimates), variance = variance,
                  n = length(estimates), weights = fit$spec$weights, ...),
             class = c(class, "fastdml_cate"))
@@ -153,6 +153,29 @@ print.fastdml_cate <- function(x, ...) {
                 stats::median(se), 100 * mean(abs(x$estimates) > stats::qnorm(0.975) * se)))
   }
   invisible(x)
+}
+
+#' Per-row CATE estimates as a tidy table
+#'
+#' @param x A CATE object (from [cate_dr()], [cate_forest()], [cate_blp()], [cate_clusters()]).
+#' @param conf.level Confidence level of the pointwise intervals (where variances exist).
+#' @param ... Unused.
+#' @return A data.frame with `row`, `estimate`, `std.error`, `conf.low` and `conf.high` (`NA`
+#'   without variances) for the rows of the fit; for [cate_blp()] objects the coefficients (see
+#'   [cate_blp()]).
+#' @family heterogeneity
+#' @examples
+#' df <- sim_lesson(800, seed = 3)
+#' spec <- causal_data(df, "outcome", "treatment", c("age", "browsing_time", "income"))
+#' fit <- dml_irm(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(), seed = 1)
+#' head(tidy(cate_forest(fit, num_trees = 100, seed = 1)))
+#' @export
+tidy.fastdml_cate <- function(x, conf.level = 0.95, ...) {
+  check_level(conf.level, "conf.level")
+  se <- if (is.null(x$variance)) rep(NA_real_, x$n) else sqrt(x$variance)
+  z <- stats::qnorm((1 + conf.level) / 2)
+  data.frame(row = seq_len(x$n), estimate = x$estimates, std.error = se,
+             conf.low = x$estimates - z * se, conf.high = x$estimates + z * se)
 }
 
 #' @export

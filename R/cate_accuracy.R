@@ -5,7 +5,10 @@
 #' root mean squared error, mean absolute error, Pearson correlation, the bias of the implied
 #' average effect, the mean true effect among the rows with the top `top` share of estimates
 #' (ties by row order) and the share of the truly top rows they capture; with `cost`, the
-#' shares of rows whose estimated and whose true effect exceed it. Means are weighted by
+#' shares of rows whose estimated and whose true effect exceed it, the precision of the rule
+#' "treat if the estimate exceeds the cost" (share of the rows it treats whose true effect
+#' exceeds the cost) and its true net value per row, mean of 1{estimate > cost} (truth - cost).
+#' Means are weighted by
 #' `weights` (the correlation is not). With `segments`, the bias per segment (mean estimate
 #' minus mean truth among its rows).
 #'
@@ -59,6 +62,8 @@ cate_accuracy <- function(estimates, truth, weights = NULL, top = 0.2, cost = NU
     if (!is.null(cost)) {
       row$share_above_cost <- mean_w(e > cost)
       row$true_share_above_cost <- mean_w(truth > cost)
+      row$precision_above_cost <- if (any(e > cost)) mean_w(truth > cost, e > cost) else NA_real_
+      row$true_net_value <- mean_w((e > cost) * (truth - cost))
     }
     row
   }))

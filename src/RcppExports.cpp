@@ -96,6 +96,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_multiplier_bootstrap
+Eigen::MatrixXd fastdml_multiplier_bootstrap(Eigen::Map<Eigen::MatrixXd> phi, SEXP cluster, int n_clusters, int num_draws);
+RcppExport SEXP _fastdml_fastdml_multiplier_bootstrap(SEXP phiSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP num_drawsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type phi(phiSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
+    Rcpp::traits::input_parameter< int >::type n_clusters(n_clustersSEXP);
+    Rcpp::traits::input_parameter< int >::type num_draws(num_drawsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_multiplier_bootstrap(phi, cluster, n_clusters, num_draws));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_plr_score
 Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score, int num_threads);
 RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP, SEXP num_threadsSEXP) {
@@ -213,6 +227,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
     {"_fastdml_fastdml_forest_train", (DL_FUNC) &_fastdml_fastdml_forest_train, 6},
     {"_fastdml_fastdml_forest_predict", (DL_FUNC) &_fastdml_fastdml_forest_predict, 4},
+    {"_fastdml_fastdml_multiplier_bootstrap", (DL_FUNC) &_fastdml_fastdml_multiplier_bootstrap, 4},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
     {"_fastdml_fastdml_multi_irm_score", (DL_FUNC) &_fastdml_fastdml_multi_irm_score, 9},

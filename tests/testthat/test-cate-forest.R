@@ -51,6 +51,10 @@ test_that("cate_forest() recovers a known CATE and reports intervals and importa
   new <- predict(cf, df[1:20, ], variance = TRUE)
   expect_named(new, c("estimate", "variance"))
   expect_equal(predict(cf), cf$estimates)
+  tab <- tidy(cf)
+  expect_equal(tab$std.error, sqrt(cf$variance))
+  expect_equal(tab$conf.high - tab$estimate, qnorm(0.975) * sqrt(cf$variance), tolerance = 1e-12)
+  expect_identical(nobs(cf), 3000L)
   expect_error(predict(cf, df[, 1:3]), class = "fastdml_error_column", regexp = "x4")
 })
 

@@ -67,3 +67,27 @@ test_that("median_imputer() learns medians on the training rows only and flags m
   expect_error(median_imputer(data.frame(a = c(NA_real_, NA), b = 1:2), "a"), class = "fastdml_error_non_finite")
   expect_error(median_imputer(data.frame(a = c("x", NA)), "a"), class = "fastdml_error_column", regexp = "not numeric")
 })
+
+test_that("the onboarding case study meets the held-out bar: RMSE <= 0.30, correlation >= 0.85", {
+  d <- sim_onboarding(5500, seed = 20260430)
+  set.seed(1)
+  test_rows <- unlist(lapply(split(seq_len(nrow(d)), d$treatment),
+                             function(rows) sample(rows, round(0.3 * length(rows)))))
+  imputer <- median_imputer(d[-test_rows, ])
+  train <- predict(imputer, d[-test_rows, ])
+  test <- predict(imputer, d[test_rows, ])
+  modifiers <- attr(d, "effect_modifiers")
+  spec <- causal_data(train, "outcome", "treatment", c(modifiers, attr(d, "controls"), imputer$flags))
+  fit <- dml_irm(spec, trim = 0.05, seed = 1)
+  basis <- reformulate(sprintf("poly(%s, degree = 2, raw = TRUE)", paste(modifiers, collapse = ", ")))
+  predictions <- list(
+    blp = predict(suppressWarnings(cate_blp(fit, basis)), test),
+    dr = predict(cate_dr(fit, modifiers, learner = lrn_linear()), test),
+    forest = predict(cate_forest(fit, modifiers, num_trees = 1000, seed = 1), test))
+  acc <- cate_accuracy(predictions, test$true_cate)
+  best <- which.min(acc$rmse)
+  expect_lte(acc$rmse[best], 0.30)
+  expect_gte(acc$correlation[best], 0.85)
+  expect_lt(max(acc$rmse), 0.40)
+  expect_gt(min(acc$correlation), 0.75)
+})
