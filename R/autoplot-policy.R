@@ -58,3 +58,49 @@ interval_columns <- function(tab) {
   tab$high <- if (boot) tab$boot.high else tab$conf.high
   tab
 }
+
+#' @rdname autoplot-policy
+#' @exportS3Method ggplot2::autoplot
+autoplot.fastdml_policy_tree <- function(object, ...) {
+  tree <- object$model$tree
+  n_nodes <- length(tree$var)
+  x <- y <- numeric(n_nodes)
+  leaves <- 0
+  place <- function(node, depth) {
+    i <- node + 1L
+    y[i] <<- -depth
+    if (tree$var[i] < 0L) {
+      leaves <<- leaves + 1
+      x[i] <<- leaves
+    } else {
+      x[i] <<- (place(tree$left[i], depth + 1L) + place(tree$right[i], depth + 1L)) / 2
+    }
+    x[i]
+  }
+  place(0L, 0L)
+  split <- tree$var >= 0L
+  label <- ifelse(split,
+                  sprintf("%s <= %s\n%d rows", object$columns[pmax(tree$var, 0L) + 1L],
+                          format(signif(tree$threshold, 3)), tree$size),
+                  sprintf("%s\n%d rows", object$arms[pmax(tree$action, 1L)], tree$size))
+  nodes <- data.frame(x = x, y = y, label = label,
+                      what = ifelse(split, "split", object$arms[pmax(tree$action, 1L)]))
+  parents <- which(split)
+  edges <- data.frame(x = rep(x[parents], 2L), y = rep(y[parents], 2L),
+                      xend = x[c(tree$left[parents], tree$right[parents]) + 1L],
+                      yend = y[c(tree$left[parents], tree$right[parents]) + 1L],
+                      side = rep(c("yes", "no"), each = length(parents)))
+  ggplot2::ggplot() +
+    ggplot2::geom_segment(data = edges, ggplot2::aes(x = .data$x, y = .data$y, xend = .data$xend, yend = .data$yend),
+                          colour = "grey50") +
+    ggplot2::geom_text(data = edges, ggplot2::aes(x = (.data$x + .data$xend) / 2, y = (.data$y + .data$yend) / 2,
+                                                  label = .data$side), size = 3, colour = "grey30", vjust = -0.4) +
+    ggplot2::geom_label(data = nodes, ggplot2::aes(x = .data$x, y = .data$y, label = .data$label, fill = .data$what),
+                        size = 3.2, alpha = 0.6) +
+    ggplot2::scale_y_continuous(expand = ggplot2::expansion(add = 0.4)) +
+    ggplot2::scale_x_continuous(expand = ggplot2::expansion(add = 0.6)) +
+    ggplot2::labs(title = sprintf("Policy tree (depth %d)", object$depth), fill = NULL,
+                  subtitle = "left branch: condition holds") +
+    ggplot2::theme_void() +
+    ggplot2::theme(legend.position = "bottom", plot.title.position = "plot")
+}

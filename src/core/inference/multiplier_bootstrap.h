@@ -2,8 +2,9 @@
 // functions (DESIGN.md §4, "Inference"; policy values of specs/onboarding-cate.md steps 9-10).
 // Given K centred influence functions phi_ik (i = 1..n) and, optionally, clusters, draw b
 // returns the K deviations delta_bk = (1/n) sum_u xi_bu s_uk, with s_uk = phi_ik per row, or
-// summed within each cluster u, and xi_bu independent standard normal multipliers taken in
-// order from the injected generator (one per unit and draw: draw-major, unit-minor). The
+// summed within each cluster u (units in increasing cluster id), and xi_bu independent standard
+// normal multipliers taken in order from the injected generator (one per unit and draw:
+// draw-major, unit-minor). The
 // draws are streamed: memory O(n K + B K), never n x B. The generator is called on the
 // calling thread only (R's RNG through the bindings), so the draws equal an R loop
 // `for (b in 1:B) colSums(rnorm(G) * S) / n` with the same seed.
