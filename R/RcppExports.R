@@ -25,6 +25,14 @@
     .Call(`_fastdml_fastdml_forest_predict`, model, Z_new, variance, num_threads)
 }
 
+.fastdml_policy_tree <- function(X, Gamma, options, num_threads) {
+    .Call(`_fastdml_fastdml_policy_tree`, X, Gamma, options, num_threads)
+}
+
+.fastdml_policy_tree_predict <- function(tree, X_new, num_threads) {
+    .Call(`_fastdml_fastdml_policy_tree_predict`, tree, X_new, num_threads)
+}
+
 .fastdml_multiplier_bootstrap <- function(phi, cluster, n_clusters, num_draws) {
     .Call(`_fastdml_fastdml_multiplier_bootstrap`, phi, cluster, n_clusters, num_draws)
 }

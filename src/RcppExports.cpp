@@ -96,6 +96,33 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_policy_tree
+Rcpp::List fastdml_policy_tree(Rcpp::NumericMatrix X, Rcpp::NumericMatrix Gamma, Rcpp::List options, int num_threads);
+RcppExport SEXP _fastdml_fastdml_policy_tree(SEXP XSEXP, SEXP GammaSEXP, SEXP optionsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type Gamma(GammaSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type options(optionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_policy_tree(X, Gamma, options, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// fastdml_policy_tree_predict
+Rcpp::IntegerVector fastdml_policy_tree_predict(Rcpp::List tree, Rcpp::NumericMatrix X_new, int num_threads);
+RcppExport SEXP _fastdml_fastdml_policy_tree_predict(SEXP treeSEXP, SEXP X_newSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type tree(treeSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X_new(X_newSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_policy_tree_predict(tree, X_new, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_multiplier_bootstrap
 Eigen::MatrixXd fastdml_multiplier_bootstrap(Eigen::Map<Eigen::MatrixXd> phi, SEXP cluster, int n_clusters, int num_draws);
 RcppExport SEXP _fastdml_fastdml_multiplier_bootstrap(SEXP phiSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP num_drawsSEXP) {
@@ -227,6 +254,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
     {"_fastdml_fastdml_forest_train", (DL_FUNC) &_fastdml_fastdml_forest_train, 6},
     {"_fastdml_fastdml_forest_predict", (DL_FUNC) &_fastdml_fastdml_forest_predict, 4},
+    {"_fastdml_fastdml_policy_tree", (DL_FUNC) &_fastdml_fastdml_policy_tree, 4},
+    {"_fastdml_fastdml_policy_tree_predict", (DL_FUNC) &_fastdml_fastdml_policy_tree_predict, 3},
     {"_fastdml_fastdml_multiplier_bootstrap", (DL_FUNC) &_fastdml_fastdml_multiplier_bootstrap, 4},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
