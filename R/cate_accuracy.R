@@ -98,7 +98,8 @@ segment_list <- function(segments, n) {
 
 #' @export
 print.fastdml_cate_accuracy <- function(x, ...) {
-  cat(cli::format_inline("{.cls fastdml_cate_accuracy}: {nrow(attr(x, 'rows')) / nrow(x)} rows with known effects"), "\n", sep = "")
+  rows <- attr(x, "rows")
+  cat(cli::format_inline("{.cls fastdml_cate_accuracy}: {if (is.null(rows)) 'CATE estimates' else paste(nrow(rows) / nrow(x), 'rows')} against known effects"), "\n", sep = "")
   print(format_coefficient_table(as.data.frame(unclass(x)[names(x)])), row.names = FALSE)
   segments <- attr(x, "segments")
   if (!is.null(segments)) {
