@@ -240,6 +240,14 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
             "cate_blp(~ 1) and gate() with one group differ (both are the weighted mean of the pseudo-outcomes)")
       cal <- step("calibration", fastdml::calibration(stats::fitted(blp) + seq_len(fit$n) / fit$n, fit, n_groups = 2L), continue = TRUE)
       if (!fz_failed(cal)) check(all(is.finite(cal$test$estimate)), "calibration() returned non-finite coefficients")
+      pv <- step("policy_value", fastdml::policy_value(fit, list(none = rep(arms[1L], fit$n), last = rep(contrast, fit$n)),
+                                                       n_boot = 20L, seed = 1L), continue = TRUE)
+      if (!fz_failed(pv)) {
+        tab <- pv$table
+        check(all(abs(tab$estimate[tab$rule == "none" & tab$term == "net value"]) < 1e-12),
+              "policy_value(): treating no one has a non-zero net value")
+        check(all(is.finite(tab$estimate)) && all(tab$boot.low <= tab$boot.high + 1e-12), "policy_value(): non-finite value or inverted interval")
+      }
     }
   }
   if (inherits(fit, "dml_multi_irm") && all(is.finite(theta))) {

@@ -3,17 +3,12 @@
 # bootstrap intervals of a policy value over simulation replications.
 
 test_that("treat-if-effect-exceeds-cost: true net value near the spec's 0.17, precision >= 0.75", {
-  d <- sim_onboarding(5500, seed = 20260430)
-  set.seed(1)
-  test_rows <- unlist(lapply(split(seq_len(nrow(d)), d$treatment),
-                             function(rows) sample(rows, round(0.3 * length(rows)))))
-  imputer <- median_imputer(d[-test_rows, ])
-  train <- predict(imputer, d[-test_rows, ])
-  test <- predict(imputer, d[test_rows, ])
-  modifiers <- attr(d, "effect_modifiers")
-  fit <- dml_irm(causal_data(train, "outcome", "treatment", c(modifiers, attr(d, "controls"), imputer$flags)),
-                 trim = 0.05, seed = 1)
-  cost <- attr(d, "cost")
+  case <- onboarding_case()
+  fit <- case$fit
+  test <- case$test
+  train <- case$train
+  modifiers <- case$modifiers
+  cost <- attr(case$data, "cost")
   dr <- cate_dr(fit, modifiers, learner = lrn_linear())
   acc <- cate_accuracy(list(dr = predict(dr, test)), test$true_cate, cost = cost)
   expect_lt(abs(acc$true_net_value - 0.17), 0.03)

@@ -69,22 +69,15 @@ test_that("median_imputer() learns medians on the training rows only and flags m
 })
 
 test_that("the onboarding case study meets the held-out bar: RMSE <= 0.30, correlation >= 0.85", {
-  d <- sim_onboarding(5500, seed = 20260430)
-  set.seed(1)
-  test_rows <- unlist(lapply(split(seq_len(nrow(d)), d$treatment),
-                             function(rows) sample(rows, round(0.3 * length(rows)))))
-  imputer <- median_imputer(d[-test_rows, ])
-  train <- predict(imputer, d[-test_rows, ])
-  test <- predict(imputer, d[test_rows, ])
-  modifiers <- attr(d, "effect_modifiers")
-  spec <- causal_data(train, "outcome", "treatment", c(modifiers, attr(d, "controls"), imputer$flags))
-  fit <- dml_irm(spec, trim = 0.05, seed = 1)
+  case <- onboarding_case()
+  fit <- case$fit
+  modifiers <- case$modifiers
   basis <- reformulate(sprintf("poly(%s, degree = 2, raw = TRUE)", paste(modifiers, collapse = ", ")))
   predictions <- list(
-    blp = predict(suppressWarnings(cate_blp(fit, basis)), test),
-    dr = predict(cate_dr(fit, modifiers, learner = lrn_linear()), test),
-    forest = predict(cate_forest(fit, modifiers, num_trees = 1000, seed = 1), test))
-  acc <- cate_accuracy(predictions, test$true_cate)
+    blp = predict(suppressWarnings(cate_blp(fit, basis)), case$test),
+    dr = predict(cate_dr(fit, modifiers, learner = lrn_linear()), case$test),
+    forest = predict(cate_forest(fit, modifiers, num_trees = 1000, seed = 1), case$test))
+  acc <- cate_accuracy(predictions, case$test$true_cate)
   best <- which.min(acc$rmse)
   expect_lte(acc$rmse[best], 0.30)
   expect_gte(acc$correlation[best], 0.85)
