@@ -49,7 +49,7 @@ calibration <- function(cate, fit, n_groups = 10L, truth = NULL, contrast = NULL
   n <- length(S)
   if (n_groups > n / 2) fd_abort("argument", "{.arg n_groups} = {n_groups} is too many for {n} rows.")
   if (!is.null(truth)) check_truth(truth, n)
-  w <- observation_weights(fit$spec)
+  w <- unit_weights(fit$spec$weights, fit$n)
   B <- cbind(ATE = 1, HET = S - sum(w * S) / sum(w))
   blp <- linear_projection(inputs$gamma, B, fit$spec$weights, fit$spec$cluster, vcov_type)
   se <- sqrt(diag(blp$vcov))
@@ -87,7 +87,7 @@ rate <- function(cate, fit, q = seq(0.05, 1, by = 0.05), n_boot = 200L, contrast
   check_level(level)
   n <- length(inputs$S)
   order_rows <- order(-inputs$S)
-  sorted <- list(gamma = inputs$gamma[order_rows], w = observation_weights(fit$spec)[order_rows],
+  sorted <- list(gamma = inputs$gamma[order_rows], w = unit_weights(fit$spec$weights, fit$n)[order_rows],
                  block = cumsum(c(TRUE, diff(inputs$S[order_rows]) != 0)))
   full <- toc_statistics(sorted, q)
   cluster <- fit$spec$cluster

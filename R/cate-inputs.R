@@ -59,6 +59,15 @@ pseudo_outcomes <- function(fit, arm) {
   rowMeans(matrix(per_rep, nrow = fit$n))
 }
 
+# Observation weights rescaled to mean one (all ones without weights): every weighted mean,
+# projection and sum of the heterogeneity and policy tools is invariant to the scale of the
+# weights, and this keeps their sums finite for huge weights.
+unit_weights <- function(weights, n) {
+  if (is.null(weights)) return(rep(1, n))
+  w <- weights / max(weights)
+  w / mean(w)
+}
+
 # R-learner residuals of contrast `arm` on the rows of arms 0 and k (all rows for a binary
 # fit): D~ = 1{D = k} - e, Y~ = Y - (e g_k + (1 - e) g_0) with e = e_k / (e_k + e_0) the
 # propensity of arm k among the two, averaged over repetitions.

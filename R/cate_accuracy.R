@@ -43,10 +43,11 @@ cate_accuracy <- function(estimates, truth, weights = NULL, top = 0.2, cost = NU
                              i = "They have {length(e)} entr{?y/ies}, {sum(!is.finite(e))} non-finite."))
     }
   }
-  w <- if (is.null(weights)) rep(1, n) else weights
-  if (!is.numeric(w) || length(w) != n || any(!is.finite(w) | w < 0) || sum(w) <= 0) {
+  if (!is.null(weights) && (!is.numeric(weights) || length(weights) != n || any(!is.finite(weights) | weights < 0) ||
+                            !any(weights > 0))) {
     fd_abort("argument", "{.arg weights} must be {n} non-negative finite numbers, not all zero.")
   }
+  w <- unit_weights(weights, n)
   check_number(top, "top", 0, 1, open = c(TRUE, FALSE))
   if (!is.null(cost)) check_number(cost, "cost")
   segments <- segment_list(segments, n)

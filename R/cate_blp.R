@@ -51,7 +51,7 @@ cate_blp <- function(fit, basis = NULL, data = NULL, contrast = NULL,
 # are linear combinations of earlier ones (e.g. x^2 of a 0/1 x in a polynomial basis) are
 # dropped with a warning, as lm() does; `B` of the result holds the columns kept.
 linear_projection <- function(y, B, weights, cluster, vcov_type) {
-  w <- if (is.null(weights)) rep(1, length(y)) else weights / mean(weights)  # scale-free, no overflow
+  w <- unit_weights(weights, length(y))
   qr_B <- qr(B * sqrt(w))
   if (qr_B$rank < ncol(B)) {
     dropped <- colnames(B)[qr_B$pivot[-seq_len(qr_B$rank)]]

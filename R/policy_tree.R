@@ -40,8 +40,7 @@ policy_tree <- function(fit, covariates = NULL, depth = 2L, cost = 0, min_node_s
   check_count(min_node_size, "min_node_size", 1L)
   threads <- resolve_num_threads(num.threads)
   Z <- effect_modifier_matrix(fit, covariates)
-  w <- observation_weights(fit$spec)
-  rewards <- (policy_scores(fit) - rep(costs, each = fit$n)) * (w / mean(w))
+  rewards <- (policy_scores(fit) - rep(costs, each = fit$n)) * unit_weights(fit$spec$weights, fit$n)
   folds <- fit$nuisances$folds
   folds <- if (is.null(folds) || anyNA(folds)) draw_folds(fit$spec, 5L, 1L, FALSE, NULL)[, 1L] else folds[, 1L]
   oof <- integer(fit$n)

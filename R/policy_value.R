@@ -68,8 +68,7 @@ policy_value <- function(fit, rule, cost = 0, n_boot = 0L, level = 0.95, seed = 
 # Weighted means of the columns of `values` with influence-function standard errors and
 # normal intervals, plus percentile intervals of the multiplier bootstrap when n_boot > 0.
 mean_inference <- function(values, spec, level, n_boot, seed) {
-  w <- observation_weights(spec)
-  w <- w / mean(w)
+  w <- unit_weights(spec$weights, nrow(values))
   n <- nrow(values)
   estimate <- colSums(w * values) / n
   phi <- w * (values - rep(estimate, each = n))
