@@ -8,7 +8,9 @@
 #'   true effect when the calibration was given `truth`); well-calibrated estimates line up.
 #' * `autoplot(<fastdml_rate>)`: the TOC curve (mean effect of the top q share minus the
 #'   average effect) with pointwise half-sample bootstrap intervals.
-#' * `autoplot(<fastdml_gate>)`: group effects with intervals, one panel per contrast.
+#' * `autoplot(<fastdml_gate>)`: group effects with intervals (bootstrap when drawn), one panel
+#'   per segmentation and contrast, small groups in grey, true group means as red crosses when
+#'   `gate()` was given `truth`.
 #' * `autoplot(<fastdml_cate>)`: histogram of the estimates (`type = "histogram"`, with the
 #'   share of unit intervals excluding 0 when variances are available) or, for
 #'   [cate_clusters()], the explained variance of the principal components (`type = "pca"`).
@@ -67,16 +69,20 @@ autoplot.fastdml_rate <- function(object, ...) {
 #' @rdname autoplot-cate
 #' @exportS3Method ggplot2::autoplot
 autoplot.fastdml_gate <- function(object, ...) {
-  tab <- object$table
-  tab$group <- factor(tab$group, levels = unique(tab$group))
+  tab <- interval_columns(object$table)
+  tab$group <- factor(tab$group, levels = rev(unique(tab$group)))
+  tab$panel <- if (length(unique(tab$contrast)) > 1L) paste(tab$segmentation, tab$contrast, sep = ": ") else tab$segmentation
   ggplot2::ggplot(tab, ggplot2::aes(x = .data$estimate, y = .data$group)) +
     ggplot2::geom_vline(xintercept = 0, linetype = "dashed", colour = "grey40") +
-    ggplot2::geom_pointrange(ggplot2::aes(xmin = .data$conf.low, xmax = .data$conf.high)) +
-    ggplot2::facet_wrap(~contrast) +
+    ggplot2::geom_pointrange(ggplot2::aes(xmin = .data$low, xmax = .data$high, colour = .data$size_ok)) +
+    (if (!is.null(tab$mean_truth)) ggplot2::geom_point(ggplot2::aes(x = .data$mean_truth), shape = 4, size = 3, colour = "firebrick")) +
+    ggplot2::scale_colour_manual(values = c(`TRUE` = "black", `FALSE` = "grey60"), name = "size ok") +
+    ggplot2::facet_wrap(~panel, scales = "free_y") +
     ggplot2::labs(x = "group average effect", y = NULL, title = "Group average treatment effects",
-                  subtitle = sprintf("%g%% intervals, %s SE%s", 100 * object$level, object$vcov_type,
-                                     if (object$clustered) ", cluster-robust" else "")) +
-    ggplot2::theme(plot.title.position = "plot")
+                  subtitle = sprintf("%g%% %s intervals%s", 100 * object$level,
+                                     if (object$B > 0) "cluster-bootstrap" else object$vcov_type,
+                                     if (object$clustered) ", by cluster" else "")) +
+    ggplot2::theme(plot.title.position = "plot", legend.position = "bottom")
 }
 
 #' @rdname autoplot-cate

@@ -10,7 +10,12 @@
 #' * `ipw()`: inverse-probability weighting with a propensity model fitted on all rows
 #'   (unweighted) and Hajek-normalised weights w D / e and w (1 - D) / (1 - e); propensities
 #'   are clipped to `[trim, 1 - trim]`. The standard error (cluster-robust with clusters)
-#'   treats the propensities as known.
+#'   treats the propensities as known. With `stabilized = TRUE` or `adjust`, the marginal
+#'   structural model of `specs/recsys-aipw.md` step 5: weighted least squares of the outcome
+#'   on the treatment (and the `adjust` terms) with stabilised weights p/e for the treated and
+#'   (1 - p)/(1 - e) for the controls, p the treated share; the estimate is the treatment's
+#'   coefficient, with a cluster-robust (HC0) sandwich standard error. `B > 0` adds a cluster
+#'   (or row) bootstrap percentile interval with the propensities held fixed.
 #' * `t_learner()`, `s_learner()`, `x_learner()`: the meta-learners, see [t_learner()].
 #'
 #' @param spec A [causal_data()] object (or a table, with the arguments of [causal_data()] in
@@ -19,6 +24,11 @@
 #' @param level Confidence level.
 #' @param learner The propensity classifier (built-in or [lrn_custom()]).
 #' @param trim Clipping of the propensities.
+#' @param stabilized For `ipw()`, use stabilised weights in a weighted regression (MSM).
+#' @param adjust For `ipw()`, a one-sided formula of covariates of `spec` added to the MSM
+#'   regression (e.g. `~ day_of_week + calendar_day_index`).
+#' @param B For `ipw()`, bootstrap draws (0: none).
+#' @param seed For `ipw()`, the seed of the bootstrap.
 #' @param num.threads Threads for built-in learners.
 #' @return An object of class `fastdml_estimate` with `print`, `coef`, `confint`, `nobs`,
 #'   `tidy` and `glance` methods (same columns as for DML fits).
@@ -48,8 +58,8 @@ diff_in_means <- function(spec, ..., level = 0.95) {
 
 #' @rdname diff_in_means
 #' @export
-ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
-                num.threads = getOption("fastdml.num.threads", 2L)) {
+ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95, stabilized = FALSE,
+                adjust = NULL, B = 0L, seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
   check_number(trim, "trim", 0, 0.5)
@@ -62,10 +72,16 @@ ipw <- function(spec, ..., learner = lrn_logistic(), trim = 0.01, level = 0.95,
                             i = "Use a classifier such as {.fn lrn_logistic} for {.arg learner}."))
   }
   e <- pmin(pmax(e, trim), 1 - trim)
+  check_flag(stabilized, "stabilized")
+  check_count(B, "B", 0L)
+  if (stabilized || !is.null(adjust)) return(ipw_msm(spec, e, learner, adjust, level, B, seed))
   w <- observation_weights(spec)
   contrast <- weighted_contrast(spec$y, w * spec$d / e, w * (1 - spec$d) / (1 - e), spec$cluster)
   out <- new_estimate(sprintf("IPW (Hajek, %s propensity; %s)", learner$label, baseline_se_label(spec)),
                       spec, contrast$estimate, contrast$se, level)
+  if (B > 0L) {
+    out$boot <- ratio_difference_bootstrap(spec, w * spec$d / e, w * (1 - spec$d) / (1 - e), B, seed, level)
+  }
   out$propensity <- e
   out
 }
@@ -161,6 +177,7 @@ print.fastdml_estimate <- function(x, digits = 4, ...) {
   check_digits(digits)
   cat("<fastdml> ", x$method, "; n = ", x$n, "\n", sep = "")
   tab <- estimate_table(x, x$level)
+  if (!is.null(x$boot)) tab <- cbind(tab, x$boot)
   rownames(tab) <- tab$term
   print(format(tab[, -1], digits = digits), quote = FALSE)
   invisible(x)
@@ -171,6 +188,7 @@ tidy.fastdml_estimate <- function(x, conf.int = TRUE, conf.level = 0.95, ...) {
   check_level(conf.level, "conf.level")
   check_flag(conf.int, "conf.int")
   tab <- estimate_table(x, conf.level)
+  if (!is.null(x$boot)) tab <- cbind(tab, x$boot)
   tab$method <- x$method
   if (!conf.int) tab <- tab[, setdiff(names(tab), c("conf.low", "conf.high"))]
   tab
@@ -189,3 +207,52 @@ vcov.fastdml_estimate <- function(object, ...) vcov.fastdml_fit(object)
 
 #' @export
 nobs.fastdml_estimate <- function(object, ...) object$n
+
+# The marginal structural model: WLS of Y on [1, D, adjust] with stabilised weights.
+ipw_msm <- function(spec, e, learner, adjust, level, B, seed) {
+  p <- mean(spec$d)
+  w <- unit_weights(spec$weights, spec$n) * ifelse(spec$d == 1, p / e, (1 - p) / (1 - e))
+  X <- cbind(`(Intercept)` = 1, treatment = spec$d)
+  if (!is.null(adjust)) {
+    if (!inherits(adjust, "formula") || length(adjust) != 2L) {
+      fd_abort("formula", "{.arg adjust} must be a one-sided formula such as {.code ~ day_of_week}.")
+    }
+    unknown <- setdiff(all.vars(adjust), colnames(spec$X))
+    if (length(unknown)) fd_abort("column", "{.arg adjust} uses {.field {unknown}}, not covariates of {.arg spec}.")
+    A <- stats::model.matrix(adjust, as.data.frame(spec$X))
+    X <- cbind(X, A[, colnames(A) != "(Intercept)", drop = FALSE])
+  }
+  projection <- linear_projection(spec$y, X, w, spec$cluster, "HC0")
+  out <- new_estimate(sprintf("IPW (MSM, stabilised weights, %s propensity%s; %s)", learner$label,
+                              if (is.null(adjust)) "" else paste(",", deparse(adjust)), baseline_se_label(spec)),
+                      spec, projection$coefficients[["treatment"]], sqrt(projection$vcov["treatment", "treatment"]), level)
+  if (B > 0L) out$boot <- wls_bootstrap(projection$B, spec$y, w, spec$cluster, B, seed, "treatment", level)
+  out$propensity <- e
+  out
+}
+
+# Cluster (or row) bootstrap of a WLS coefficient with the weights held fixed, from per-cluster
+# cross products (X'WX and X'Wy summed over the drawn clusters; draws from R's RNG as
+# sample.int(G, G, replace = TRUE)).
+wls_bootstrap <- function(X, y, w, cluster, B, seed, coefficient, level) {
+  units <- if (is.null(cluster)) seq_len(nrow(X)) else cluster
+  G <- max(units)
+  k <- ncol(X)
+  index <- match(coefficient, colnames(X))
+  cross <- rowsum(X[, rep(seq_len(k), k), drop = FALSE] * X[, rep(seq_len(k), each = k), drop = FALSE] * w,
+                  units, reorder = TRUE)
+  moment <- rowsum(X * (w * y), units, reorder = TRUE)
+  draws <- with_seed(seed, vapply(seq_len(B), function(b) {
+    idx <- sample.int(G, G, replace = TRUE)
+    A <- matrix(colSums(cross[idx, , drop = FALSE]), k, k)
+    beta <- tryCatch(solve(A, colSums(moment[idx, , drop = FALSE])), error = function(e) rep(NA_real_, k))
+    beta[index]
+  }, numeric(1)))
+  bootstrap_columns(draws, level)
+}
+
+# Bootstrap of a Hajek contrast sum(a y)/sum(a) - sum(b y)/sum(b) over clusters (rows without).
+ratio_difference_bootstrap <- function(spec, a, b, B, seed, level) {
+  draws <- cluster_bootstrap_draws(cbind(a * spec$y, b * spec$y), cbind(a, b), spec$cluster, B, seed)
+  bootstrap_columns(draws[, 1L] - draws[, 2L], level)
+}

@@ -68,6 +68,28 @@ unit_weights <- function(weights, n) {
   w / mean(w)
 }
 
+#' Doubly robust scores of a fit
+#'
+#' The per-row doubly robust pseudo-outcomes (AIPW scores) of a contrast, from the fit's
+#' cross-fitted nuisances: Gamma = g1 - g0 + D (Y - g1) / m - (1 - D) (Y - g0) / (1 - m) with the
+#' propensities as the scores use them, averaged over repetitions (see [cate_blp()]). Their
+#' mean is the AIPW estimate of the ATE (with `normalize = FALSE`); their spread and tails show
+#' how noisy it is.
+#'
+#' @inheritParams cate_blp
+#' @return A numeric vector, one score per row of the fit.
+#' @family heterogeneity
+#' @examples
+#' df <- sim_lesson(600, seed = 3)
+#' spec <- causal_data(df, "outcome", "treatment", c("age", "browsing_time", "income"))
+#' fit <- dml_irm(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_logistic(), seed = 1)
+#' quantile(dr_scores(fit), c(0.05, 0.5, 0.95))
+#' @export
+dr_scores <- function(fit, contrast = NULL) {
+  contrast <- fit_contrasts(fit, contrast, single = TRUE, caller = "dr_scores")[[1L]]
+  pseudo_outcomes(fit, contrast$arm)
+}
+
 # R-learner residuals of contrast `arm` on the rows of arms 0 and k (all rows for a binary
 # fit): D~ = 1{D = k} - e, Y~ = Y - (e g_k + (1 - e) g_0) with e = e_k / (e_k + e_0) the
 # propensity of arm k among the two, averaged over repetitions.

@@ -15,7 +15,10 @@
 #' @param seed Seed of the learner's randomness and of the folds when the fit has none.
 #' @param num.threads Threads for built-in learners.
 #' @return A `fastdml_cate_dr` object (a `fastdml_cate`): `$estimates` out of fold for the
-#'   fit's rows, `$pseudo_outcomes`; `predict(object, newdata)` returns the CATE of new rows.
+#'   fit's rows, `$pseudo_outcomes`, `$quality` (per fold: rows, RMSE, MAE and R2 of the
+#'   out-of-fold predictions against the pseudo-outcomes, as `specs/recsys-aipw.md` step 7
+#'   reports; R2 near or below 0 says the smoother finds little signal); `predict(object,
+#'   newdata)` returns the CATE of new rows.
 #' @family heterogeneity
 #' @examples
 #' df <- sim_lesson(800, seed = 3)
@@ -45,9 +48,10 @@ cate_dr <- function(fit, effect_modifiers = NULL, learner = lrn_boost(), contras
   }
   defs <- resolve_learner_seeds(list(cate = nuisance_def(learner, gamma, "pseudo-outcome")), seed)
   fitted <- crossfit_nuisances(spec, folds, defs, threads)
+  estimates <- fitted$preds$cate[, 1L]
   new_cate("fastdml_cate_dr", sprintf("DR-learner (%s), cross-fitted on %d folds", learner$label, max(folds)),
-           fit, contrast, fitted$preds$cate[, 1L], pseudo_outcomes = gamma,
-           learner = defs$cate$learner, Z = Z)
+           fit, contrast, estimates, pseudo_outcomes = gamma, learner = defs$cate$learner, Z = Z,
+           quality = fold_fit_quality(gamma, estimates, folds[, 1L]))
 }
 
 # A minimal causal_data-like object of the effect modifiers for the learners' plumbing.
@@ -83,4 +87,15 @@ predict_on_new_rows <- function(Z, y, weights, learner, new_Z, num_threads) {
                         if (is.null(weights)) NULL else c(weights, rep(1, nrow(new_Z))))
   mask <- rep(c(TRUE, FALSE), c(n, nrow(new_Z)))
   fit_predict_full(spec, learner, spec$y, spec$outcome, mask, num_threads, "cate")[-seq_len(n)]
+}
+
+# Per-fold accuracy of out-of-fold predictions of y: rows, RMSE, MAE, R2 (1 - SSE / SST with
+# the fold's own mean).
+fold_fit_quality <- function(y, prediction, folds) {
+  do.call(rbind, lapply(sort(unique(folds)), function(k) {
+    rows <- folds == k
+    error <- y[rows] - prediction[rows]
+    data.frame(fold = k, n = sum(rows), rmse = sqrt(mean(error^2)), mae = mean(abs(error)),
+               r2 = 1 - sum(error^2) / sum((y[rows] - mean(y[rows]))^2))
+  }))
 }

@@ -4,9 +4,9 @@
 #' for teaching and comparison with the DML fits. All models are fitted on all rows (no
 #' cross-fitting) with any fastdml learner; the average effect is the (weighted) mean uplift.
 #' * `t_learner()`: one outcome model per arm, tau(x) = mu1(x) - mu0(x).
-#' * `s_learner()`: one outcome model on the covariates, the treatment and the treatment times
-#'   each covariate (so that linear learners can express heterogeneity), tau(x) = mu(x, 1) -
-#'   mu(x, 0).
+#' * `s_learner()`: one outcome model on the covariates, the treatment and (with
+#'   `interactions = TRUE`) the treatment times each covariate, so that linear learners can
+#'   express heterogeneity; tau(x) = mu(x, 1) - mu(x, 0).
 #' * `x_learner()`: the X-learner of Künzel, Sekhon, Bickel and Yu (2019): arm models mu0 and mu1,
 #'   imputed effects Y - mu0(X) on the treated and mu1(X) - Y on the controls, one effect model
 #'   per arm on them (tau1, tau0), combined as tau(x) = e(x) tau0(x) + (1 - e(x)) tau1(x) with
@@ -19,6 +19,7 @@
 #' @param learner The outcome learner (and for `x_learner()` the effect learner): built-in or
 #'   [lrn_custom()].
 #' @param learner_propensity For `x_learner()`, the propensity classifier.
+#' @param interactions For `s_learner()`, add the treatment-by-covariate products.
 #' @param n_boot Bootstrap resamples for the standard error.
 #' @param seed Optional seed for the bootstrap.
 #' @return An object of class `fastdml_estimate` (see [diff_in_means()]) with the per-row
@@ -43,22 +44,29 @@ t_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.
 
 #' @rdname t_learner
 #' @export
-s_learner <- function(spec, ..., learner = lrn_linear(), n_boot = 0L, level = 0.95,
+s_learner <- function(spec, ..., learner = lrn_linear(), interactions = TRUE, n_boot = 0L, level = 0.95,
                       seed = NULL, num.threads = getOption("fastdml.num.threads", 2L)) {
   spec <- as_binary_spec(spec, ...)
   check_learner(learner, "learner")
+  check_flag(interactions, "interactions")
   meta_learner_estimate(spec, "S-learner", learner, n_boot, level, seed, num.threads, function(s, threads) {
-    design <- function(d) cbind(s$X, treatment = d, s$X * d)
-    n <- s$n
-    both <- s
-    both$X <- rbind(design(s$d), design(rep(1, n)), design(rep(0, n)))
-    both$n <- 3L * n
-    both$weights <- if (is.null(s$weights)) NULL else c(s$weights, rep(1, 2L * n))
-    target <- c(s$y, rep(0, 2L * n))
-    mask <- rep(c(TRUE, FALSE), c(n, 2L * n))
-    mu <- fit_predict_full(both, learner, target, s$outcome, mask, threads, "outcome")
-    mu[n + seq_len(n)] - mu[2L * n + seq_len(n)]
+    s_learner_uplift(s, learner, threads, interactions)
   })
+}
+
+# mu(x, 1) - mu(x, 0) of one outcome model fitted on all rows of [X, D] (and D X): the table is
+# stacked with the treatment as observed (training rows), set to 1 and set to 0.
+s_learner_uplift <- function(s, learner, threads, interactions) {
+  design <- function(d) if (interactions) cbind(s$X, treatment = d, s$X * d) else cbind(s$X, treatment = d)
+  n <- s$n
+  both <- s
+  both$X <- rbind(design(s$d), design(rep(1, n)), design(rep(0, n)))
+  both$n <- 3L * n
+  both$weights <- if (is.null(s$weights)) NULL else c(s$weights, rep(1, 2L * n))
+  target <- c(s$y, rep(0, 2L * n))
+  mask <- rep(c(TRUE, FALSE), c(n, 2L * n))
+  mu <- fit_predict_full(both, learner, target, s$outcome, mask, threads, "outcome")
+  mu[n + seq_len(n)] - mu[2L * n + seq_len(n)]
 }
 
 #' @rdname t_learner

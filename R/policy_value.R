@@ -90,7 +90,7 @@ mean_inference <- function(values, spec, level, n_boot, seed) {
 
 # B x K Gaussian multiplier-bootstrap deviations of the means of the columns of phi.
 multiplier_draws <- function(phi, cluster, n_boot, seed) {
-  storage.mode(phi) <- "double"
+  if (storage.mode(phi) != "double") storage.mode(phi) <- "double"
   ids <- if (is.null(cluster)) NULL else as.integer(cluster) - 1L
   with_seed(seed, core_call(.fastdml_multiplier_bootstrap(phi, ids, if (is.null(ids)) 0L else max(cluster),
                                                         as.integer(n_boot))))

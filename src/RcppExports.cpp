@@ -11,6 +11,21 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// fastdml_cluster_bootstrap
+Eigen::MatrixXd fastdml_cluster_bootstrap(Eigen::Map<Eigen::MatrixXd> num, Eigen::Map<Eigen::MatrixXd> den, SEXP cluster, int n_clusters, int num_draws);
+RcppExport SEXP _fastdml_fastdml_cluster_bootstrap(SEXP numSEXP, SEXP denSEXP, SEXP clusterSEXP, SEXP n_clustersSEXP, SEXP num_drawsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type num(numSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type den(denSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
+    Rcpp::traits::input_parameter< int >::type n_clusters(n_clustersSEXP);
+    Rcpp::traits::input_parameter< int >::type num_draws(num_drawsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_cluster_bootstrap(num, den, cluster, n_clusters, num_draws));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_crossfit
 Rcpp::List fastdml_crossfit(Rcpp::NumericMatrix X, Rcpp::IntegerMatrix folds, Rcpp::List groups, int num_threads, bool standardize, SEXP progress);
 RcppExport SEXP _fastdml_fastdml_crossfit(SEXP XSEXP, SEXP foldsSEXP, SEXP groupsSEXP, SEXP num_threadsSEXP, SEXP standardizeSEXP, SEXP progressSEXP) {
@@ -248,6 +263,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_fastdml_fastdml_cluster_bootstrap", (DL_FUNC) &_fastdml_fastdml_cluster_bootstrap, 5},
     {"_fastdml_fastdml_crossfit", (DL_FUNC) &_fastdml_fastdml_crossfit, 6},
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
