@@ -230,6 +230,12 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
             "robustness values outside [0, 1] or rva > rv")
     }
   }
+  if (!estimate && all(is.finite(theta))) {
+    bs <- step("bootstrap_cluster", fastdml::bootstrap_cluster(fit, B = 20L, seed = 1L), continue = TRUE)
+    if (!fz_failed(bs)) {
+      check(all(bs$table$conf.low <= bs$table$conf.high + 1e-12), "bootstrap_cluster(): inverted interval")
+    }
+  }
   if (!estimate && inherits(fit, c("dml_irm", "dml_multi_irm")) && all(is.finite(theta))) {
     arms <- fit$spec$treatment_levels
     contrast <- arms[length(arms)]
