@@ -126,3 +126,27 @@ test_that("g_computation() is the mean contrast of the outcome models with a clu
   t_style <- g_computation(spec, learner = lrn_linear(), outcome_style = "t_learner")
   expect_equal(unname(coef(t_style)), unname(coef(t_learner(spec))), tolerance = 1e-10)
 })
+
+test_that("every model keeps a cluster's rows in one fold (PLR, IRM, multi-arm, CATE, policy)", {
+  case <- panel_case(n_clusters = 30, per = 12)
+  one_fold_per_cluster <- function(folds, cluster) all(tapply(folds, cluster, function(f) length(unique(f))) == 1L)
+  spec <- case$spec
+  plr <- dml_plr(spec, learner_outcome = lrn_linear(), learner_treatment = lrn_linear(), seed = 1, n_rep = 2)
+  for (s in 1:2) expect_true(one_fold_per_cluster(plr$nuisances$folds[, s], spec$cluster))
+  expect_true(one_fold_per_cluster(case$fit$nuisances$folds[, 1], spec$cluster))
+  df <- make_multi_data(n = 600, K = 3, seed = 2)
+  df$cl <- rep(1:40, each = 15)
+  multi <- dml_multi_irm(multi_spec(df, cluster = "cl"), learner_outcome = lrn_linear(),
+                         learner_treatment = lrn_logistic(), seed = 1)
+  expect_true(one_fold_per_cluster(multi$nuisances$folds[, 1], df$cl))
+  dr <- cate_dr(case$fit, learner = lrn_linear())
+  folds <- case$fit$nuisances$folds[, 1]
+  gamma <- dr$pseudo_outcomes
+  k <- folds[1]
+  beta <- lm.fit(cbind(1, spec$X[folds != k, ]), gamma[folds != k])$coefficients
+  expect_equal(dr$estimates[folds == k], drop(cbind(1, spec$X[folds == k, ]) %*% beta), tolerance = 1e-8)
+  tree <- policy_tree(case$fit, depth = 1)
+  expect_identical(tree$n_folds, length(unique(folds)))
+  # Fits from external nuisances have no folds; the tools then draw grouped ones.
+  expect_true(one_fold_per_cluster(fastdml:::draw_folds(spec, 5L, 1L, FALSE, 1)[, 1], spec$cluster))
+})
