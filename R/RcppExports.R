@@ -21,8 +21,8 @@
     .Call(`_fastdml_fastdml_quality`, targets, predictions, masks, folds, num_threads)
 }
 
-.fastdml_forest_train <- function(Z, y, d, weights, options, num_threads) {
-    .Call(`_fastdml_fastdml_forest_train`, Z, y, d, weights, options, num_threads)
+.fastdml_forest_train <- function(Z, y, d, weights, cluster, options, num_threads) {
+    .Call(`_fastdml_fastdml_forest_train`, Z, y, d, weights, cluster, options, num_threads)
 }
 
 .fastdml_forest_predict <- function(model, Z_new, variance, num_threads) {

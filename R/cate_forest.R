@@ -11,13 +11,16 @@
 #' "little bags" of `ci_group_size` trees sharing a half-sample. Covariates are binned into at
 #' most 255 quantile bins once per forest, so splits are found on histograms. Trees are grown
 #' in parallel and every tree is seeded from `seed` + its index: the forest is bit-identical
-#' for any number of threads.
+#' for any number of threads. With clusters (`causal_data(cluster = )`), trees subsample whole
+#' clusters (using all their rows) and out-of-bag predictions leave out the row's whole cluster.
 #'
 #' @inheritParams cate_dr
 #' @param num_trees Number of trees (a multiple of `ci_group_size`).
-#' @param sample_fraction Share of the rows each tree is grown on (at most 0.5 with little bags).
+#' @param sample_fraction Share of the rows (of the clusters, with clusters) each tree is grown
+#'   on (at most 0.5 with little bags).
 #' @param honesty Split the subsample into a splitting and an estimation half.
-#' @param honesty_fraction Share of the subsample used to choose the splits.
+#' @param honesty_fraction Share of the subsample (of its clusters, with clusters) used to choose
+#'   the splits.
 #' @param mtry Mean number of covariates tried per split; default min(ceiling(sqrt(p) + 20), p).
 #' @param min_node_size Minimum number of rows in a leaf.
 #' @param alpha Minimum share of a node's rows (and treatment variation) in each child.
@@ -49,8 +52,11 @@ cate_forest <- function(fit, effect_modifiers = NULL, num_trees = 2000L, contras
   rows <- which(arm == 0L | arm == contrast$arm)
   residuals <- forest_residuals(fit, contrast$arm, rows)
   weights <- fit$spec$weights
+  cluster <- fit$spec$cluster
+  if (!is.null(cluster)) cluster <- match(cluster[rows], sort(unique(cluster[rows])))
   model <- forest_train(Z[rows, , drop = FALSE], residuals$y, residuals$d,
-                        if (is.null(weights)) NULL else weights[rows], options, threads)
+                        if (is.null(weights)) NULL else weights[rows], options, threads,
+                        cluster = cluster)
   oob <- forest_predict(model, NULL, variance = ci_group_size > 1L, threads)
   estimates <- variance <- rep(NA_real_, fit$n)
   estimates[rows] <- oob$estimates

@@ -16,6 +16,12 @@ forest_default_options <- function() {
 #' @param Z Double matrix n x p of effect modifiers (finite).
 #' @param y_res,d_res Residualised outcome Y - E[Y|X] and treatment D - E[D|X], length n.
 #' @param weights NULL or n positive observation weights.
+#' @param cluster NULL or n integer cluster ids 1..G (every id used). With clusters the forest
+#'   samples clusters instead of rows (half-samples, tree subsamples and the honesty split;
+#'   sample_fraction and honesty_fraction are then shares of clusters) and a tree uses all rows
+#'   of its drawn clusters (grf can instead take a fixed number of rows per cluster); out of bag
+#'   a row is predicted only by trees, and little-bag groups, whose sample holds no row of its
+#'   cluster. NULL gives exactly the unclustered forest.
 #' @param options List overriding `forest_default_options()`: num_trees (a multiple of
 #'   ci_group_size), sample_fraction (<= 0.5 with ci_group_size > 1), honesty,
 #'   honesty_fraction, mtry (mean of the Poisson number of candidate covariates per split),
@@ -24,9 +30,11 @@ forest_default_options <- function() {
 #' @return An object of class `fastdml_forest_model`: a list with `trees` (the compact arrays:
 #'   split, child, node_offset, leaf_offset, leaf_stats), `edges` (bin edges per column, the
 #'   real split thresholds), `train_bins` (the binned Z, for out-of-bag prediction),
-#'   `split_counts` (p x 4 splits by depth), `n`, `p`, `colnames`, `options`, `weighted`.
+#'   `split_counts` (p x 4 splits by depth), `n`, `p`, `colnames`, `options`, `weighted`,
+#'   `cluster` (the integer ids or NULL).
 #' @noRd
-forest_train <- function(Z, y_res, d_res, weights = NULL, options = list(), num_threads = 2L) {
+forest_train <- function(Z, y_res, d_res, weights = NULL, options = list(), num_threads = 2L,
+                         cluster = NULL) {
   stopifnot(is.matrix(Z), is.numeric(Z), nrow(Z) >= 1L, ncol(Z) >= 1L,
             length(y_res) == nrow(Z), length(d_res) == nrow(Z), is.list(options))
   storage.mode(Z) <- "double"
@@ -48,14 +56,20 @@ forest_train <- function(Z, y_res, d_res, weights = NULL, options = list(), num_
     stopifnot(length(weights) == nrow(Z), all(is.finite(weights)), all(weights > 0))
     weights <- as.double(weights)
   }
-  fit <- .fastdml_forest_train(Z, as.double(y_res), as.double(d_res), weights, opts,
+  if (!is.null(cluster)) {
+    stopifnot(is.numeric(cluster), length(cluster) == nrow(Z), !anyNA(cluster),
+              all(cluster == round(cluster)), min(cluster) >= 1)
+    cluster <- as.integer(cluster)
+    if (!all(tabulate(cluster) > 0L)) stop("cluster ids must be 1..G with every id used")
+  }
+  fit <- .fastdml_forest_train(Z, as.double(y_res), as.double(d_res), weights, cluster, opts,
                                as.integer(num_threads))
   names_z <- colnames(Z)
   if (is.null(names_z)) names_z <- paste0("x", seq_len(p))
   structure(list(trees = fit[c("split", "child", "node_offset", "leaf_offset", "leaf_stats")],
                  edges = fit$edges, train_bins = fit$bins, split_counts = fit$split_counts,
                  n = nrow(Z), p = p, colnames = names_z, options = opts,
-                 weighted = !is.null(weights)),
+                 weighted = !is.null(weights), cluster = cluster),
             class = "fastdml_forest_model")
 }
 
@@ -63,8 +77,9 @@ forest_train <- function(Z, y_res, d_res, weights = NULL, options = list(), num_
 #'
 #' @param model A `fastdml_forest_model`.
 #' @param Z_new NULL for out-of-bag predictions of the training rows (each row by the trees
-#'   whose subsample did not hold it; its variance from the little-bag groups whose half-sample
-#'   did not hold it), else a matrix with the training columns.
+#'   whose subsample did not hold it, or with clusters any row of its cluster; its variance from
+#'   the little-bag groups whose half-sample did not hold it, or its cluster), else a matrix
+#'   with the training columns.
 #' @param variance Also return the little-bags variance of each estimate.
 #' @param num_threads Number of threads.
 #' @return list(estimates, variance): numeric vectors (variance NULL unless requested; NaN where

@@ -82,8 +82,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fastdml_forest_train
-Rcpp::List fastdml_forest_train(Rcpp::NumericMatrix Z, Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::List options, int num_threads);
-RcppExport SEXP _fastdml_fastdml_forest_train(SEXP ZSEXP, SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP optionsSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fastdml_forest_train(Rcpp::NumericMatrix Z, Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, SEXP cluster, Rcpp::List options, int num_threads);
+RcppExport SEXP _fastdml_fastdml_forest_train(SEXP ZSEXP, SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP clusterSEXP, SEXP optionsSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -91,9 +91,10 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type y(ySEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type d(dSEXP);
     Rcpp::traits::input_parameter< SEXP >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type cluster(clusterSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type options(optionsSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fastdml_forest_train(Z, y, d, weights, options, num_threads));
+    rcpp_result_gen = Rcpp::wrap(fastdml_forest_train(Z, y, d, weights, cluster, options, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -268,7 +269,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_fit_predict", (DL_FUNC) &_fastdml_fastdml_fit_predict, 4},
     {"_fastdml_fastdml_thread_limit", (DL_FUNC) &_fastdml_fastdml_thread_limit, 0},
     {"_fastdml_fastdml_quality", (DL_FUNC) &_fastdml_fastdml_quality, 5},
-    {"_fastdml_fastdml_forest_train", (DL_FUNC) &_fastdml_fastdml_forest_train, 6},
+    {"_fastdml_fastdml_forest_train", (DL_FUNC) &_fastdml_fastdml_forest_train, 7},
     {"_fastdml_fastdml_forest_predict", (DL_FUNC) &_fastdml_fastdml_forest_predict, 4},
     {"_fastdml_fastdml_policy_tree", (DL_FUNC) &_fastdml_fastdml_policy_tree, 4},
     {"_fastdml_fastdml_policy_tree_predict", (DL_FUNC) &_fastdml_fastdml_policy_tree_predict, 3},

@@ -1,12 +1,14 @@
 // Rcpp glue for the causal forest (DESIGN.md §4, "CATE"): maps the effect modifiers Z and the
-// DML residuals, bins Z, trains the forest on num_threads threads and returns its compact
-// arrays (with the bin edges and the training bins for out-of-bag prediction); predicts the
-// CATE and its little-bags variance for new rows or out of bag for the training rows.
+// DML residuals, bins Z, trains the forest on num_threads threads (sampling clusters instead of
+// rows when cluster ids 1..G are given) and returns its compact arrays (with the bin edges and
+// the training bins for out-of-bag prediction); predicts the CATE and its little-bags variance
+// for new rows or out of bag for the training rows (leaving out the row's whole cluster).
 #include <Rcpp.h>
 
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/cate/causal_forest.h"
@@ -39,6 +41,22 @@ struct Trained {
   fastdml::ForestArrays arrays;
 };
 
+// R cluster ids 1..G (or NULL) as the 0-based ids of CausalForest (empty: no clusters).
+std::vector<int> cluster_ids(SEXP cluster, int n) {
+  std::vector<int> out;
+  if (Rf_isNull(cluster)) return out;
+  if (TYPEOF(cluster) != INTSXP || Rf_xlength(cluster) != n) {
+    Rcpp::stop("cluster must be an integer vector with one id per row");
+  }
+  const int* ids = INTEGER(cluster);
+  out.resize(n);
+  for (int i = 0; i < n; ++i) {
+    if (ids[i] == NA_INTEGER || ids[i] < 1) Rcpp::stop("cluster ids must be 1..G");
+    out[i] = ids[i] - 1;
+  }
+  return out;
+}
+
 template <typename T>
 Rcpp::IntegerVector integers(std::vector<T>& x) {
   Rcpp::IntegerVector out(x.begin(), x.end());
@@ -50,12 +68,13 @@ Rcpp::IntegerVector integers(std::vector<T>& x) {
 
 // [[Rcpp::export(.fastdml_forest_train)]]
 Rcpp::List fastdml_forest_train(Rcpp::NumericMatrix Z, Rcpp::NumericVector y,
-                                Rcpp::NumericVector d, SEXP weights, Rcpp::List options,
-                                int num_threads) {
+                                Rcpp::NumericVector d, SEXP weights, SEXP cluster,
+                                Rcpp::List options, int num_threads) {
   const int n = Z.nrow(), p = Z.ncol();
   if (y.size() != n || d.size() != n) Rcpp::stop("y and d must have nrow(Z) elements");
   if (!Rf_isNull(weights) && Rf_xlength(weights) != n) Rcpp::stop("weights must have nrow(Z) elements");
   const fastdml::CausalForestOptions opts = forest_options(options);
+  std::vector<int> clusters = cluster_ids(cluster, n);
   const double* z_in = REAL(Z);
   fastdml::CausalTreeData data;
   data.y = REAL(y);
@@ -66,7 +85,7 @@ Rcpp::List fastdml_forest_train(Rcpp::NumericMatrix Z, Rcpp::NumericVector y,
     const fastdml::DataView view(z_in, n, p, runner, false);
     out.bins = std::make_unique<fastdml::FeatureBins>(view, fastdml::FeatureBinsOptions(), runner);
     data.bins = out.bins.get();
-    const fastdml::CausalForest forest(opts, n);
+    const fastdml::CausalForest forest(opts, n, std::move(clusters));
     out.arrays = forest.train(data, runner);
     return out;
   });
@@ -116,11 +135,13 @@ Rcpp::List fastdml_forest_predict(Rcpp::List model, SEXP Z_new, bool variance, i
     n_rows = Rf_nrows(Z_new);
   }
   const std::uint8_t* train_bins = oob ? RAW(model["train_bins"]) : nullptr;
+  std::vector<int> clusters;
+  if (oob && model.containsElementNamed("cluster")) clusters = cluster_ids(model["cluster"], n_train);
   fastdml::ForestPrediction result = fastdml_bindings::with_interruptible_runner(
       num_threads, [&](const auto& runner) {
         const fastdml::ForestPredictor predictor(view, opts.ci_group_size);
         if (oob) {
-          const fastdml::CausalForest plan(opts, n_train);
+          const fastdml::CausalForest plan(opts, n_train, std::move(clusters));
           return predictor.predict(train_bins, n_rows, p, variance, &plan, runner);
         }
         const std::vector<std::uint8_t> bins = fastdml::ForestPredictor::bin_rows(z_in, n_rows, edges, runner);

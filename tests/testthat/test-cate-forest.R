@@ -98,3 +98,61 @@ test_that("cate_forest() validates its options", {
   expect_null(no_bags$variance)
   expect_error(predict(no_bags, variance = TRUE), class = "fastdml_error_argument", regexp = "little bags")
 })
+
+test_that("cate_forest() without clusters is bit-identical to the forest before clusters existed", {
+  # Saved from the build before clusters were added (x86_64 Linux, R 4.2.2).
+  skip_if_not(R.version$arch == "x86_64", "saved output is from x86_64")
+  fingerprint <- function(x) {
+    f <- tempfile()
+    on.exit(unlink(f))
+    con <- file(f, "wb")
+    writeBin(as.double(unlist(x, use.names = FALSE)), con, endian = "little")
+    close(con)
+    unname(tools::md5sum(f))
+  }
+  df <- forest_data(800, seed = 4)
+  fit <- irm_linear(test_spec(df), seed = 1)
+  cf <- cate_forest(fit, num_trees = 60, seed = 3, num.threads = 2)
+  expect_null(cf$model$cluster)
+  expect_identical(cf$estimates[1:4], as.numeric(c("0x1.45cf80caabd1ap+0", "0x1.7da86680d1ec5p-1",
+                                                   "0x1.12d959e13785dp+1", "0x1.f287c87616cc8p+0")))
+  expect_identical(fingerprint(list(cf$estimates, cf$variance, predict(cf, df[1:40, ], variance = TRUE))),
+                   "45284fe786c10ed61ce070cd87d5792e")
+})
+
+test_that("cate_forest() on a clustered fit samples clusters and gives sensible estimates", {
+  df <- forest_data(2400, seed = 6)
+  set.seed(6)
+  df$cl <- sample(rep(sprintf("u%03d", 1:240), 10))
+  fit <- irm_linear(test_spec(df, cluster = "cl"), seed = 1)
+  one <- cate_forest(fit, num_trees = 300, seed = 2, num.threads = 1)
+  three <- cate_forest(fit, num_trees = 300, seed = 2, num.threads = 3)
+  expect_identical(one$estimates, three$estimates)
+  expect_identical(one$variance, three$variance)
+  expect_identical(one$model$cluster, fit$spec$cluster)
+  expect_identical(predict(one, df[1:30, ], variance = TRUE), predict(three, df[1:30, ], variance = TRUE))
+  set.seed(4)
+  a <- cate_forest(fit, num_trees = 50)
+  set.seed(4)
+  expect_identical(a$estimates, cate_forest(fit, num_trees = 50)$estimates)
+  plain <- cate_forest(irm_linear(test_spec(df), seed = 1), num_trees = 300, seed = 2)
+  expect_false(identical(one$estimates, plain$estimates))
+  expect_true(all(is.finite(one$estimates)))
+  expect_true(all(one$variance >= 0))
+  expect_gt(cor(one$estimates, df$tau), 0.8)
+  expect_lt(sqrt(mean((one$estimates - df$tau)^2)), 0.6 * sd(df$tau))
+  expect_identical(one$importance$term[1], "x1")
+})
+
+test_that("cate_forest() renumbers the clusters of a multi-arm contrast's rows", {
+  df <- make_multi_data(n = 1500, K = 3, seed = 7)
+  # Clusters nested in arms: the "alpha" clusters have no row in the beta-vs-ctl contrast.
+  df$cl <- paste(df$arm, sample(1:40, 1500, replace = TRUE))
+  fit <- dml_multi_irm(multi_spec(df, cluster = "cl"), learner_outcome = lrn_linear(),
+                       learner_treatment = lrn_logistic(), seed = 1)
+  cf <- cate_forest(fit, num_trees = 100, contrast = "beta", seed = 1)
+  rows <- df$arm %in% c("ctl", "beta")
+  expect_identical(cf$model$cluster, as.integer(factor(df$cl[rows])))
+  expect_false(anyNA(cf$estimates))
+  expect_equal(mean(cf$estimates), unname(coef(fit)[2]), tolerance = 0.2)
+})

@@ -186,3 +186,148 @@ test_that("tree options are honoured", {
   expect_error(fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, list(bogus = 1), 1L), "bogus")
   expect_error(fastdml:::forest_predict(plain, s$X[, 1:3]))
 })
+
+# ---- Clusters -----------------------------------------------------------------------------
+
+# The md5 of the doubles of a list (platform-independent bytes, unlike serialize()).
+fingerprint <- function(x) {
+  f <- tempfile()
+  on.exit(unlink(f))
+  con <- file(f, "wb")
+  writeBin(as.double(unlist(x, use.names = FALSE)), con, endian = "little")
+  close(con)
+  unname(tools::md5sum(f))
+}
+
+# Forests (little bags; weights, 4-tree bags and mtry; no bags, no honesty) and their predictions.
+regression_outputs <- function(...) {
+  s <- sim_forest(700, p = 5, seed = 31)
+  w <- seq(0.5, 2, length.out = 700)
+  configs <- list(list(num_trees = 60L, seed = 4),
+                  list(num_trees = 40L, seed = 5, ci_group_size = 4L, sample_fraction = 0.3, mtry = 2L),
+                  list(num_trees = 30L, seed = 6, ci_group_size = 1L, sample_fraction = 0.7, honesty = FALSE))
+  lapply(seq_along(configs), function(k) {
+    model <- fastdml:::forest_train(s$X, s$y_res, s$d_res, if (k == 2L) w else NULL, configs[[k]], 2L, ...)
+    list(trees = model$trees, oob = fastdml:::forest_predict(model, NULL, variance = TRUE),
+         new = fastdml:::forest_predict(model, s$X[1:50, ] * 0.9, variance = TRUE))
+  })
+}
+
+test_that("without clusters the forest is bit-identical to the forest before clusters existed", {
+  # Saved from the build before the cluster argument was added (x86_64 Linux, R 4.2.2).
+  skip_if_not(R.version$arch == "x86_64", "saved output is from x86_64")
+  out <- regression_outputs()
+  expect_identical(vapply(out, fingerprint, ""),
+                   c("8ec560021d34ce4c0a0604742736a2ff", "23e7b0b239b1ebfbd3d088fa6b0beb09",
+                     "1e6f340d4d6151d2b853962038152695"))
+  expect_identical(out[[1]]$oob$estimates[1:6],
+                   as.numeric(c("0x1.80fe9052fc7d7p+0", "0x1.421f2965dbf2fp-2", "0x1.56ff7784301f1p+0",
+                                "0x1.0a7a3578f399ep+1", "0x1.33a80c58d111ap+0", "-0x1.1413110dcbf4ep-4")))
+  expect_identical(out[[2]]$oob$variance[1:3],
+                   as.numeric(c("0x1.2277aa46aed6fp-4", "0x1.0f836445bc6d2p-5", "0x1.9f8406e3f3034p-3")))
+  # One cluster per row (ids in row order) is the row path exactly.
+  expect_identical(regression_outputs(cluster = 1:700), out)
+})
+
+test_that("clustered forests are bit-identical across thread counts and reproducible by seed", {
+  s <- sim_forest(1200, p = 4, seed = 17)
+  set.seed(3)
+  cl <- sample(rep(1:150, length.out = 1200))
+  opts <- list(num_trees = 100L, seed = 7)
+  fits <- lapply(c(1L, 2L, 3L, 2L), function(k) {
+    fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, opts, num_threads = k, cluster = cl)
+  })
+  for (k in 2:4) expect_identical(fits[[k]]$trees, fits[[1]]$trees)
+  expect_identical(fits[[1]]$cluster, cl)
+  preds <- lapply(c(1L, 2L, 3L), function(k) {
+    list(oob = fastdml:::forest_predict(fits[[k]], NULL, variance = TRUE, num_threads = k),
+         new = fastdml:::forest_predict(fits[[k]], s$X[1:100, ] + 0.1, variance = TRUE, num_threads = k))
+  })
+  expect_identical(preds[[2]], preds[[1]])
+  expect_identical(preds[[3]], preds[[1]])
+  expect_true(all(is.finite(preds[[1]]$oob$estimates)))
+  expect_true(all(preds[[1]]$oob$variance >= 0))
+  expect_false(identical(fits[[1]]$trees, fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, opts, 2L)$trees))
+  other <- fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, list(num_trees = 100L, seed = 8), 2L, cluster = cl)
+  expect_false(identical(other$trees$split, fits[[1]]$trees$split))
+  w <- runif(1200, 0.5, 2)
+  expect_identical(fastdml:::forest_train(s$X, s$y_res, s$d_res, w, opts, 1L, cluster = cl)$trees,
+                   fastdml:::forest_train(s$X, s$y_res, s$d_res, w, opts, 3L, cluster = cl)$trees)
+  expect_error(fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, opts, 1L, cluster = cl + 1L), "every id")
+  expect_error(fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, opts, 1L, cluster = rep(1L, 1200)), "2 clusters")
+  expect_error(fastdml:::forest_train(s$X, s$y_res, s$d_res, NULL, opts, 1L, cluster = cl[-1]))
+})
+
+test_that("trees sample whole clusters and out of bag a row skips every tree holding its cluster", {
+  # Single-leaf trees on the whole subsample: a leaf's statistics are its rows' means. With
+  # weights 1 / cluster size and y = 2^(cluster - 1) the ratio of mean w y to mean w is
+  # (sum of 2^(c - 1) over the tree's clusters) / (its number of clusters), which decodes the
+  # tree's cluster set exactly when the tree holds every row of each drawn cluster.
+  set.seed(5)
+  G <- 20L
+  size <- sample(3:12, G, replace = TRUE)
+  cl <- sample(rep(seq_len(G), size))
+  n <- length(cl)
+  X <- matrix(rnorm(n * 2), n, 2)
+  y <- 2^(cl - 1)
+  d <- sample(c(-1, 1), n, replace = TRUE)
+  w <- 1 / size[cl]
+  for (bags in c(1L, 2L)) {
+    opts <- list(num_trees = 40L, ci_group_size = bags, sample_fraction = if (bags == 1L) 0.3 else 0.5,
+                 honesty = FALSE, min_node_size = 1e6L, seed = 11)
+    model <- fastdml:::forest_train(X, y, d, w, opts, 2L, cluster = cl)
+    expect_identical(model$trees$split, rep(-1L, 40))
+    v <- matrix(model$trees$leaf_stats, ncol = 5, byrow = TRUE)
+    k <- if (bags == 1L) 6 else 10  # floor(0.3 * 20) clusters; ceil(2 * 0.5 * floor(20 / 2))
+    code <- k * v[, 3] / v[, 1]
+    expect_lt(max(abs(code - round(code))), 1e-6)
+    holds <- outer(round(code), seq_len(G), function(m, c) bitwAnd(m, 2^(c - 1)) > 0)
+    expect_true(all(rowSums(holds) == k))
+    pred <- fastdml:::forest_predict(model, NULL, variance = bags > 1L)
+    slope <- function(V) {
+      S <- V / V[1]
+      (S[5] - S[2] * S[3]) / (S[4] - S[2]^2)
+    }
+    expected <- vapply(seq_len(n), function(i) slope(colMeans(v[!holds[, cl[i]], , drop = FALSE])), 1)
+    expect_equal(pred$estimates, expected, tolerance = 1e-10)
+    if (bags > 1L) {
+      # Both trees of a group hold the whole half-sample; a group is used when its half-sample
+      # does not hold the row's cluster (GRF's little-bags variance, forest_predictor.h).
+      variance <- vapply(seq_len(n), function(i) {
+        use <- !holds[, cl[i]]
+        V <- colMeans(v[use, , drop = FALSE])
+        S <- V / V[1]
+        tau <- slope(V)
+        a <- c((2 * S[2] * S[3] - S[5]) - tau * (2 * S[2]^2 - S[4]), 2 * tau * S[2] - S[3],
+               -S[2], -tau, 1) / ((S[4] - S[2]^2) * V[1])
+        psi <- drop(v[use, , drop = FALSE] %*% a)
+        group <- (which(use) + 1L) %/% 2L
+        psi_k <- tapply(psi, group, mean)
+        between <- max(0, mean(psi_k^2) - mean(psi_k)^2)
+        e <- between - (mean(psi^2) - mean(psi_k)^2 - between)
+        scale <- max(between, between - e) * sqrt(2 / length(psi_k))
+        if (scale > 0) e + scale * dnorm(e / scale) / pnorm(e / scale) else max(e, 0)
+      }, 1)
+      expect_equal(pred$variance, variance, tolerance = 1e-6)
+    }
+  }
+})
+
+test_that("out-of-bag predictions do not absorb the row's own cluster", {
+  # Each cluster has its own extreme effect, identifiable from a covariate equal to a random
+  # code of the cluster. Row-level out-of-bag predictions still see the cluster's other rows
+  # and recover its effect; clustered ones only see other clusters, with unrelated effects.
+  set.seed(8)
+  G <- 100L
+  cl <- sample(rep(seq_len(G), 40))
+  code <- runif(G)
+  effect <- 5 * sample(c(-1, 1), G, replace = TRUE)
+  X <- cbind(code = code[cl], noise = rnorm(length(cl)))
+  d <- rbinom(length(cl), 1, 0.5) - 0.5
+  y <- effect[cl] * d + rnorm(length(cl))
+  opts <- list(num_trees = 300L, min_node_size = 2L, seed = 2)
+  plain <- fastdml:::forest_predict(fastdml:::forest_train(X, y, d, NULL, opts, 2L))$estimates
+  clustered <- fastdml:::forest_predict(fastdml:::forest_train(X, y, d, NULL, opts, 2L, cluster = cl))$estimates
+  expect_gt(cor(plain, effect[cl]), 0.8)
+  expect_lt(abs(cor(clustered, effect[cl])), 0.3)
+})

@@ -11,10 +11,26 @@
 
 namespace fastdml {
 
-CausalForest::CausalForest(const CausalForestOptions& options, int n)
-    : options_(options), n_(n), subsample_size_(0) {
+CausalForest::CausalForest(const CausalForestOptions& options, int n, std::vector<int> cluster)
+    : options_(options), n_(n), subsample_size_(0), cluster_(std::move(cluster)) {
   const int g = options.ci_group_size;
   if (n < 1) throw std::invalid_argument("CausalForest: no training rows");
+  if (clustered()) {
+    if (static_cast<int>(cluster_.size()) != n) {
+      throw std::invalid_argument("CausalForest: cluster must have one id per row");
+    }
+    const int most = *std::max_element(cluster_.begin(), cluster_.end());
+    std::vector<char> seen(static_cast<size_t>(std::max(most, 0)) + 1, 0);
+    for (int c : cluster_) {
+      if (c < 0) throw std::invalid_argument("CausalForest: cluster ids must be >= 0");
+      seen[c] = 1;
+    }
+    if (std::find(seen.begin(), seen.end(), 0) != seen.end()) {
+      throw std::invalid_argument("CausalForest: cluster ids must be 0..G-1 with every id used");
+    }
+    num_clusters_ = most + 1;
+  }
+  const int units = num_units();
   if (g < 1) throw std::invalid_argument("CausalForest: ci_group_size must be >= 1");
   if (options.num_trees < 1 || options.num_trees % g != 0) {
     throw std::invalid_argument("CausalForest: num_trees must be a positive multiple of ci_group_size");
@@ -25,7 +41,10 @@ CausalForest::CausalForest(const CausalForestOptions& options, int n)
   if (g > 1 && options.sample_fraction > 0.5) {
     throw std::invalid_argument("CausalForest: sample_fraction must be <= 0.5 when ci_group_size > 1");
   }
-  if (g > 1 && n < 2) throw std::invalid_argument("CausalForest: little bags need n >= 2");
+  if (g > 1 && units < 2) {
+    throw std::invalid_argument(clustered() ? "CausalForest: little bags need at least 2 clusters"
+                                            : "CausalForest: little bags need n >= 2");
+  }
   if (options.honesty && !(options.honesty_fraction > 0.0 && options.honesty_fraction < 1.0)) {
     throw std::invalid_argument("CausalForest: honesty_fraction must be in (0, 1)");
   }
@@ -36,12 +55,12 @@ CausalForest::CausalForest(const CausalForestOptions& options, int n)
     throw std::invalid_argument("CausalForest: alpha must be in [0, 0.5)");
   }
   if (g > 1) {
-    const int half = n / 2;
+    const int half = units / 2;
     const double size = std::ceil(2.0 * options.sample_fraction * half - 1e-9);
     subsample_size_ = std::max(1, std::min(half, static_cast<int>(size)));
   } else {
-    const double size = std::floor(options.sample_fraction * n + 1e-9);
-    subsample_size_ = std::max(1, std::min(n, static_cast<int>(size)));
+    const double size = std::floor(options.sample_fraction * units + 1e-9);
+    subsample_size_ = std::max(1, std::min(units, static_cast<int>(size)));
   }
 }
 
@@ -63,18 +82,30 @@ std::vector<char> CausalForest::draw_flags(int size, int count, SeededRandom& ra
 }
 
 std::vector<int> CausalForest::half_sample(int group) const {
-  std::vector<int> rows;
+  const int units = num_units();
+  std::vector<int> out;
   if (options_.ci_group_size == 1) {
-    rows.resize(n_);
-    std::iota(rows.begin(), rows.end(), 0);
-    return rows;
+    out.resize(units);
+    std::iota(out.begin(), out.end(), 0);
+    return out;
   }
   SeededRandom base(options_.seed ^ kGroupStream);
   SeededRandom random(base.next() + static_cast<std::uint64_t>(group));
-  const std::vector<char> flags = draw_flags(n_, n_ / 2, random);
-  rows.reserve(n_ / 2);
+  const std::vector<char> flags = draw_flags(units, units / 2, random);
+  out.reserve(units / 2);
+  for (int i = 0; i < units; ++i) {
+    if (flags[i]) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<int> CausalForest::rows_of(std::vector<int> units) const {
+  if (!clustered()) return units;
+  std::vector<char> drawn(num_clusters_, 0);
+  for (int c : units) drawn[c] = 1;
+  std::vector<int> rows;
   for (int i = 0; i < n_; ++i) {
-    if (flags[i]) rows.push_back(i);
+    if (drawn[cluster_[i]]) rows.push_back(i);
   }
   return rows;
 }
@@ -100,17 +131,20 @@ ForestArrays CausalForest::train(const CausalTreeData& data, const TaskRunner& r
   runner.begin_progress(num_trees);
   runner.run(num_trees, [&](int t) {
     SeededRandom random(options_.seed + static_cast<std::uint64_t>(t));
-    const std::vector<int> rows = subsample(half_sample(t / options_.ci_group_size), random);
+    // Units (rows, or clusters) first; a tree then uses every row of its units.
+    const std::vector<int> units = subsample(half_sample(t / options_.ci_group_size), random);
     std::vector<int> grow_rows, estimate_rows;
     if (options_.honesty) {
-      const int m = static_cast<int>(rows.size());
+      const int m = static_cast<int>(units.size());
       const double wanted = std::ceil(options_.honesty_fraction * m - 1e-9);
       const int n_grow = std::max(1, std::min(m, static_cast<int>(wanted)));
       const std::vector<char> flags = draw_flags(m, n_grow, random);
-      for (int i = 0; i < m; ++i) (flags[i] ? grow_rows : estimate_rows).push_back(rows[i]);
+      for (int i = 0; i < m; ++i) (flags[i] ? grow_rows : estimate_rows).push_back(units[i]);
+      grow_rows = rows_of(std::move(grow_rows));
+      estimate_rows = rows_of(std::move(estimate_rows));
     } else {
-      grow_rows = rows;
-      estimate_rows = rows;
+      grow_rows = rows_of(units);
+      estimate_rows = grow_rows;
     }
     trees[t] = CausalTree::grow(data, grow_rows, estimate_rows, options_.tree, random);
     runner.task_done();

@@ -60,15 +60,16 @@ double ForestPredictor::debiased_variance(double between, double noise, double g
 
 ForestPredictor::Membership ForestPredictor::membership(const CausalForest& plan, bool with_half,
                                                         const TaskRunner& runner) const {
-  const int n = plan.n();
+  const int units = plan.num_units();
   const int g = ci_group_size_;
   Membership m;
-  m.words = (n + 63) / 64;
+  m.plan = &plan;
+  m.words = (units + 63) / 64;
   m.tree.assign(static_cast<size_t>(forest_.num_trees) * m.words, 0);
   if (with_half) m.half.assign(static_cast<size_t>(forest_.num_trees / g) * m.words, 0);
-  auto mark = [&](std::vector<std::uint64_t>& bits, int slot, const std::vector<int>& rows) {
+  auto mark = [&](std::vector<std::uint64_t>& bits, int slot, const std::vector<int>& drawn) {
     std::uint64_t* out = bits.data() + static_cast<size_t>(slot) * m.words;
-    for (int r : rows) out[r >> 6] |= std::uint64_t{1} << (r & 63);
+    for (int u : drawn) out[u >> 6] |= std::uint64_t{1} << (u & 63);
   };
   runner.run(forest_.num_trees / g, [&](int k) {
     const std::vector<int> half = plan.half_sample(k);

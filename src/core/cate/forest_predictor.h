@@ -6,12 +6,13 @@
 // and S_z = V_z / V_w, tau(x) = (S_dy - S_d S_y) / (S_dd - S_d^2): the forest-weighted
 // residual-on-residual slope with grf's weights alpha_i(x) = mean_b 1{i in L_b(x)} / |L_b(x)|
 // (times the sample weight w_i). Out of bag (training rows), a tree contributes only when the
-// row is not in its subsample.
+// row's sampling unit is not in its subsample: the row itself, or with clusters the row's
+// whole cluster (no tree that saw any row of the cluster is used).
 // Variance (bootstrap of little bags, GRF paper §4). The delta method linearises tau(V):
 // psi_b = a . v_b with a . V = 0, a = [(2 S_d S_y - S_dy) - tau (2 S_d^2 - S_dd), 2 tau S_d - S_y,
 // -S_d, -tau, 1] / ((S_dd - S_d^2) V_w) over (w, w d, w y, w d^2, w d y). A group of g trees is
 // used when every tree of it has a leaf for x and, out of bag, its half-sample does not hold the
-// row. With G such groups, group means psi_k and their mean psibar:
+// row's unit (row or cluster). With G such groups, group means psi_k and their mean psibar:
 //   between = mean_k (psi_k - psibar)^2, total = mean over their trees (psi_b - psibar)^2,
 //   noise = (total - between) / (g - 1)  (the within-group part of between),
 // and the variance is between - noise made non-negative as grf does, by the posterior mean of a
@@ -23,7 +24,8 @@
 // "x <= edge b", the split's real threshold) and processed in chunks on the runner's threads;
 // each row sums over the trees in tree order, so results do not depend on the thread count.
 // Out of bag, tree and half-sample membership is regenerated from the CausalForest sampling
-// plan into bitsets (n bits per tree and per group, freed after the call).
+// plan into bitsets (one bit per unit, n rows or G clusters, per tree and per group, freed
+// after the call).
 #ifndef FASTDML_CATE_FOREST_PREDICTOR_H
 #define FASTDML_CATE_FOREST_PREDICTOR_H
 
@@ -69,14 +71,17 @@ class ForestPredictor {
 
  private:
   struct Membership {
+    const CausalForest* plan = nullptr; // maps rows to units (rows or clusters)
     int words = 0;                      // 64-bit words per tree / group
-    std::vector<std::uint64_t> tree;    // row in the tree's subsample
-    std::vector<std::uint64_t> half;    // row in the group's half-sample
+    std::vector<std::uint64_t> tree;    // unit in the tree's subsample
+    std::vector<std::uint64_t> half;    // unit in the group's half-sample
     bool in_tree(int t, int row) const {
-      return (tree[static_cast<size_t>(t) * words + (row >> 6)] >> (row & 63)) & 1u;
+      const int u = plan->unit_of(row);
+      return (tree[static_cast<size_t>(t) * words + (u >> 6)] >> (u & 63)) & 1u;
     }
     bool in_half(int k, int row) const {
-      return (half[static_cast<size_t>(k) * words + (row >> 6)] >> (row & 63)) & 1u;
+      const int u = plan->unit_of(row);
+      return (half[static_cast<size_t>(k) * words + (u >> 6)] >> (u & 63)) & 1u;
     }
   };
   Membership membership(const CausalForest& plan, bool with_half, const TaskRunner& runner) const;
