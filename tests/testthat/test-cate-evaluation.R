@@ -141,3 +141,18 @@ test_that("CATE autoplots build", {
   for (p in plots) expect_s3_class(ggplot2::ggplot_build(p), "ggplot_built")
   expect_error(ggplot2::autoplot(dr, type = "pca"), class = "fastdml_error_argument")
 })
+
+test_that("cate_importance() ranks the modifier that drives the effect first", {
+  case <- hetero_fit(n = 1500, seed = 4)
+  dr <- cate_dr(case$fit, learner = lrn_linear())
+  imp <- cate_importance(dr, seed = 1)
+  expect_identical(imp$term[1], "x1")
+  expect_equal(sum(imp$importance), 1, tolerance = 1e-12)
+  # For a linear smoother the permutation change of column j is beta_j^2 * mean((z_j - perm z_j)^2).
+  Z <- case$fit$spec$X
+  beta <- lm.fit(cbind(1, Z), dr$pseudo_outcomes)$coefficients[-1]
+  set.seed(1)
+  change <- vapply(1:3, function(j) mean((beta[j] * (Z[, j] - Z[sample.int(1500), j]))^2), numeric(1))
+  expect_equal(imp$importance[match(colnames(Z), imp$term)], change / sum(change), tolerance = 1e-8)
+  expect_error(cate_importance(cate_blp(case$fit)), class = "fastdml_error_argument")
+})
