@@ -11,6 +11,7 @@
 #' @inheritParams dml_irm
 #' @param learners_treatment,learners_outcome Named lists of learners.
 #' @param B Cluster-bootstrap draws per pair (0: none).
+#' @param level Confidence level of the bootstrap intervals.
 #' @param ... Further arguments of [dml_irm()] (e.g. `trim`, `estimand`, `outcome_style`).
 #' @return A `fastdml_nuisance_grid` object: `$table` (propensity, outcome, estimate,
 #'   std.error, sd_score, gcomp, mean_g1, mean_g0 and, with `B > 0`, boot.se, conf.low,
