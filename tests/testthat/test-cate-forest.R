@@ -102,14 +102,6 @@ test_that("cate_forest() validates its options", {
 test_that("cate_forest() without clusters is bit-identical to the forest before clusters existed", {
   # Saved from the build before clusters were added (x86_64 Linux, R 4.2.2).
   skip_if_not(R.version$arch == "x86_64", "saved output is from x86_64")
-  fingerprint <- function(x) {
-    f <- tempfile()
-    on.exit(unlink(f))
-    con <- file(f, "wb")
-    writeBin(as.double(unlist(x, use.names = FALSE)), con, endian = "little")
-    close(con)
-    unname(tools::md5sum(f))
-  }
   df <- forest_data(800, seed = 4)
   fit <- irm_linear(test_spec(df), seed = 1)
   cf <- cate_forest(fit, num_trees = 60, seed = 3, num.threads = 2)

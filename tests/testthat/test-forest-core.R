@@ -189,15 +189,6 @@ test_that("tree options are honoured", {
 
 # ---- Clusters -----------------------------------------------------------------------------
 
-# The md5 of the doubles of a list (platform-independent bytes, unlike serialize()).
-fingerprint <- function(x) {
-  f <- tempfile()
-  on.exit(unlink(f))
-  con <- file(f, "wb")
-  writeBin(as.double(unlist(x, use.names = FALSE)), con, endian = "little")
-  close(con)
-  unname(tools::md5sum(f))
-}
 
 # Forests (little bags; weights, 4-tree bags and mtry; no bags, no honesty) and their predictions.
 regression_outputs <- function(...) {
