@@ -44,10 +44,16 @@ bootstrap_cluster <- function(fit, B = 1000L, seed = NULL, level = 0.95) {
             class = "fastdml_bootstrap")
 }
 
+# Percentile limits (2 x K: lower, upper) of bootstrap draws (B x K, or a vector), type 7,
+# draws that are NaN (a group absent from a resample) left out. Shared by every bootstrap.
+percentile_limits <- function(draws, level) {
+  probs <- c((1 - level) / 2, (1 + level) / 2)
+  apply(as.matrix(draws), 2L, stats::quantile, probs = probs, names = FALSE, na.rm = TRUE, type = 7)
+}
+
 # Percentile intervals and bootstrap SEs of draws (B x K) next to estimates and analytic SEs.
 bootstrap_table <- function(terms, estimate, se, draws, level) {
-  probs <- c((1 - level) / 2, (1 + level) / 2)
-  limits <- apply(draws, 2L, stats::quantile, probs = probs, names = FALSE, na.rm = TRUE, type = 7)
+  limits <- percentile_limits(draws, level)
   data.frame(term = terms, estimate = estimate, std.error = se,
              boot.se = apply(draws, 2L, stats::sd, na.rm = TRUE),
              conf.low = limits[1L, ], conf.high = limits[2L, ], row.names = NULL)

@@ -38,7 +38,7 @@ g_computation <- function(spec, ..., learner = lrn_boost(), outcome_style = c("s
   }
   w <- unit_weights(spec$weights, spec$n)
   estimate <- sum(w * uplift) / spec$n
-  boot <- if (B > 0L) mean_bootstrap(w * uplift, w, spec$cluster, B, seed, estimate, level)
+  boot <- if (B > 0L) mean_bootstrap(w * uplift, w, spec$cluster, B, seed, level)
   out <- new_estimate(sprintf("g-computation (%s %s)%s", sub("_", "-", outcome_style), learner$label,
                               if (B > 0L) sprintf("; %s bootstrap, models fixed", bootstrap_unit(spec)) else ""),
                       spec, estimate, if (is.null(boot)) NA_real_ else boot$boot.se, level)
@@ -49,13 +49,13 @@ g_computation <- function(spec, ..., learner = lrn_boost(), outcome_style = c("s
 
 # Bootstrap of a ratio of sums sum(num) / sum(den) over resampled clusters (rows without):
 # its SE and percentile interval as a one-row data frame.
-mean_bootstrap <- function(num, den, cluster, B, seed, estimate, level) {
+mean_bootstrap <- function(num, den, cluster, B, seed, level) {
   draws <- cluster_bootstrap_draws(matrix(num), matrix(den), cluster, B, seed)
   bootstrap_columns(draws[, 1L], level)
 }
 
 bootstrap_columns <- function(draws, level) {
-  limits <- stats::quantile(draws, c((1 - level) / 2, (1 + level) / 2), names = FALSE, na.rm = TRUE, type = 7)
+  limits <- percentile_limits(draws, level)
   data.frame(boot.se = stats::sd(draws, na.rm = TRUE), boot.low = limits[1L], boot.high = limits[2L])
 }
 

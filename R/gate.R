@@ -90,8 +90,7 @@ gate_segmentation <- function(fit, groups, contrast, gamma, vcov_type, level, mi
   if (!is.null(truth)) table$mean_truth <- by_group(truth)
   if (B > 0L) {
     draws <- cluster_bootstrap_draws(w * gamma * G, w * G, fit$spec$cluster, B, seed)
-    probs <- c((1 - level) / 2, (1 + level) / 2)
-    limits <- apply(draws, 2L, stats::quantile, probs = probs, names = FALSE, na.rm = TRUE, type = 7)
+    limits <- percentile_limits(draws, level)
     table$boot.low <- limits[1L, ]
     table$boot.high <- limits[2L, ]
   }

@@ -80,8 +80,7 @@ mean_inference <- function(values, spec, level, n_boot, seed) {
                     conf.low = unname(estimate - z * se), conf.high = unname(estimate + z * se))
   if (n_boot > 0L) {
     draws <- multiplier_draws(phi, cluster, n_boot, seed)
-    probs <- c((1 - level) / 2, (1 + level) / 2)
-    limits <- apply(draws, 2L, stats::quantile, probs = probs, names = FALSE, type = 7)
+    limits <- percentile_limits(draws, level)
     out$boot.low <- unname(estimate + limits[1L, ])
     out$boot.high <- unname(estimate + limits[2L, ])
   }
