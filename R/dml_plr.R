@@ -25,11 +25,27 @@
 #'   restored), also used by [lrn_boost()] learners without a seed of their own. `NULL` uses
 #'   the current RNG stream (for the folds, and a seed for the boosting learners drawn from it,
 #'   so [set.seed()] reproduces the fit).
+#' @param ipw CI-DML (specs/amazon-ci-dml.md): `"none"` (the plain PLR), or `"ATE"` / `"ATT"`
+#'   to solve the residual regression by weighted least squares with IPW weights
+#'   D/e + (1-D)/(1-e) (ATE) or D + (1-D) e/(1-e) (ATT). The weighted regression targets a
+#'   weighted average of effects (close to the ATT only when propensities are small) and is not
+#'   orthogonal to outcome-model error; [dml_irm()] gives the doubly robust ATE/ATT.
+#' @param trim Propensity trimming level alpha in \[0, 0.5): with `trim_mode = "drop"` rows
+#'   with m outside \[alpha, 1 - alpha\] are dropped (the paper uses 0.001); the propensity of
+#'   the weights is clipped into that interval in both modes.
+#' @param trim_mode `"drop"` (the paper) or `"clip"`.
+#' @param rescale Rescale the propensity of the weights to e * mean(D) / mean(e) over the
+#'   retained rows (then clipped); D - m keeps the raw m.
+#' @param intercept Add an intercept to the residual regression.
 #' @param cluster_correction With clusters, multiply the cluster-robust variance by
 #'   G / (G - 1) (G clusters), the usual small-sample correction.
 #' @param num.threads Threads for the C++ cross-fit; default
 #'   `getOption("fastdml.num.threads", 2)`, capped by `OMP_THREAD_LIMIT`. Results do not depend
 #'   on it.
+#' @details With `ipw`, `trim`, `rescale` or `intercept` set, the estimate is the weighted
+#'   residual regression of CI-DML; its reported standard error is HC0 (cluster-robust with
+#'   clusters); `tidy(fit, vcov = c("const", "HC0", "HC1", "HC2", "HC3"))` gives the others and
+#'   [update()] re-scores with other options without refitting the nuisances.
 #' @return An object of class `dml_plr` (and `fastdml_fit`): use [coef()], [vcov()],
 #'   [confint()], [summary()], [tidy()], [glance()], [nuisances()].
 #' @family estimators
@@ -42,9 +58,13 @@
 #' @export
 dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn_boost(),
                     score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
-                    folds = NULL, nuisances = NULL, seed = NULL, cluster_correction = FALSE,
+                    folds = NULL, nuisances = NULL, seed = NULL, ipw = "none", trim = 0,
+                    trim_mode = "drop", rescale = FALSE, intercept = FALSE,
+                    cluster_correction = FALSE,
                     num.threads = getOption("fastdml.num.threads", 2L)) {
   score <- arg_match(score, c("partialling out", "IV-type"), "score")
+  ci_options <- ci_dml_options(ipw, trim, trim_mode, rescale, intercept)
+  check_ci_dml_spec(spec, ci_options, score)
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),
                      cluster_correction = cluster_correction)
@@ -68,11 +88,14 @@ dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn
   p <- fitted$preds
   scores <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score,
                                          setup$num_threads))
-  new_dml_fit("dml_plr", spec, scores, fitted,
-              list(model = "PLR", estimand = "PLR", score = score,
-                   treatment_residual_share = residual_share, call = match.call(),
-                   refit = refit_recipe("dml_plr", fitted, "l", "m", list(score = score), setup)),
-              setup)
+  fit <- new_dml_fit("dml_plr", spec, scores, fitted,
+                     list(model = "PLR", estimand = "PLR", score = score,
+                          treatment_residual_share = residual_share, call = match.call(),
+                          refit = refit_recipe("dml_plr", fitted, "l", "m",
+                                               c(list(score = score), ci_options[1:5]), setup)),
+                     setup)
+  if (ci_options$active) fit <- ci_dml_refit(fit, ci_options)
+  fit
 }
 
 # IV-type nuisance g = E[Y - theta_0 D | X], theta_0 the partialling-out estimate per repetition.

@@ -43,6 +43,8 @@ print.fastdml_fit <- function(x, digits = 4, ...) {
   rownames(tab) <- tab$term
   print(format(tab[, -1], digits = digits), quote = FALSE)
   cat("Nuisances: ", quality_line(x), "\n", sep = "")
+  ci_label <- ci_dml_label(x$ci_dml)
+  if (!is.null(ci_label)) cat("Weighted residual regression (CI-DML): ", ci_label, if (is.na(x$n_clusters)) "; HC0 SE", "\n", sep = "")
   if (!is.null(x$stacking) && nrow(x$stacking)) cat(stacking_lines(x$stacking), sep = "\n")
   if (!is.null(x$clipped_share) && any(x$clipped_share > 0)) {
     cat(sprintf("Propensities clipped to [%g, %g]: %.2f%% of rows\n", x$trim, 1 - x$trim,
