@@ -9,6 +9,13 @@
 #' gives one effect per cluster, and a unit-level effect h_i = psi_i' beta with variance
 #' psi_i' V psi_i (`predict(het, variance = TRUE)`).
 #'
+#' For a [dml_plr()] fit (CI-DML, `specs/amazon-ci-dml.md`) the projection is instead the
+#' fit's residual regression with regressors psi * (D - m): Y - l = (psi * (D - m)) beta + e,
+#' with the fit's IPW weights, trimming and rescaling, and `vcov_type` among HC0-HC3 (or the
+#' cluster-robust HC0 with clusters). With several repetitions, beta and V are averaged over
+#' them (V plus the spread of beta). `summary(het)` reports the HTE mean (all rows), the HTT
+#' mean (treated rows) and the share of unit intervals that contain 0.
+#'
 #' @inheritParams cate_blp
 #' @param k Number of clusters.
 #' @param n_pc Number of principal components kept (at most the number of effect modifiers).
@@ -31,7 +38,9 @@
 cate_clusters <- function(fit, k = 4L, n_pc = 3L, effect_modifiers = NULL, contrast = NULL,
                           vcov_type = c("HC0", "HC1", "HC2", "HC3"), level = 0.95, seed = NULL,
                           nstart = 10L) {
-  contrast <- fit_contrasts(fit, contrast, single = TRUE, caller = "cate_clusters")[[1L]]
+  plr <- inherits(fit, "dml_plr")
+  contrast <- if (plr) plr_contrast(fit) else
+    fit_contrasts(fit, contrast, single = TRUE, caller = "cate_clusters")[[1L]]
   vcov_type <- check_vcov_type(vcov_type, fit$spec$cluster)
   check_level(level)
   Z <- effect_modifier_matrix(fit, effect_modifiers)
@@ -45,14 +54,16 @@ cate_clusters <- function(fit, k = 4L, n_pc = 3L, effect_modifiers = NULL, contr
   if (k > fit$n / 2) fd_abort("argument", "{.arg k} = {k} clusters is too many for {fit$n} rows.")
   clustering <- with_seed(seed, fit_clustering(Z, k, n_pc, nstart))
   psi <- cluster_scores(Z, clustering)
-  gamma <- pseudo_outcomes(fit, contrast$arm)
-  projection <- linear_projection(gamma, psi, fit$spec$weights, fit$spec$cluster, vcov_type)
+  projection <- if (plr) residual_projection(fit, psi, vcov_type) else
+    linear_projection(pseudo_outcomes(fit, contrast$arm), psi, fit$spec$weights,
+                      fit$spec$cluster, vcov_type)
   new_cate(c("fastdml_cate_clusters", "fastdml_blp"),
            sprintf("CATE on %d soft clusters of %d principal components (%s SE%s)", k, n_pc,
                    vcov_type, if (is.null(fit$spec$cluster)) "" else ", cluster-robust"),
            fit, contrast, drop(psi %*% projection$coefficients),
            coefficients = projection$coefficients, vcov = projection$vcov, level = level,
            B = psi, clustering = clustering,
+           treated = if (fit$spec$treatment_type != "continuous") fit_arm_index(fit) == contrast$arm,
            cluster_sizes = tabulate(max.col(psi, ties.method = "first"), k))
 }
 
@@ -91,4 +102,65 @@ cluster_scores <- function(Z, clustering) {
   psi <- inverse / rowSums(inverse)
   colnames(psi) <- paste0("cluster", seq_len(clustering$k))
   psi
+}
+
+# The single "contrast" of a PLR fit, in the form new_cate() takes.
+plr_contrast <- function(fit) {
+  if (fit$score != "partialling out") {
+    fd_abort("argument", "{.fn cate_clusters} on a {.fn dml_plr} fit needs the partialling-out score.")
+  }
+  list(term = names(fit$coefficients), arm = 1L)
+}
+
+# CI-DML heterogeneity: weighted residual regression of Y~ on psi * D~ per repetition (the
+# fit's weights and trimming), then beta and V averaged over repetitions.
+residual_projection <- function(fit, psi, vcov_type) {
+  options <- if (is.null(fit$ci_dml)) ci_dml_options() else fit$ci_dml
+  cluster <- fit$spec$cluster
+  per_rep <- lapply(seq_len(fit$n_rep), function(s) {
+    des <- ci_dml_design(fit$spec, fit$nuisances$l[, s], fit$nuisances$m[, s], options, basis = psi)
+    if (is.null(cluster)) {
+      reg <- weighted_residual_regression(des$ytilde, des$Z, des$w, options$intercept)
+      return(list(coefficients = reg$coefficients, vcov = reg$vcov[[vcov_type]]))
+    }
+    Z <- if (options$intercept) cbind(1, des$Z) else des$Z
+    projection <- linear_projection(des$ytilde, Z, des$w, cluster, vcov_type)
+    keep <- seq_len(ncol(des$Z)) + options$intercept
+    list(coefficients = projection$coefficients[keep], vcov = projection$vcov[keep, keep, drop = FALSE])
+  })
+  beta <- Reduce(`+`, lapply(per_rep, `[[`, "coefficients")) / length(per_rep)
+  V <- Reduce(`+`, lapply(per_rep, function(r) r$vcov + tcrossprod(r$coefficients - beta))) / length(per_rep)
+  names(beta) <- colnames(psi)
+  dimnames(V) <- list(colnames(psi), colnames(psi))
+  list(coefficients = beta, vcov = V)
+}
+
+#' @rdname cate_clusters
+#' @param object A `fastdml_cate_clusters` object.
+#' @param ... Unused.
+#' @export
+summary.fastdml_cate_clusters <- function(object, level = object$level, ...) {
+  check_level(level)
+  unit <- predict(object, variance = TRUE)
+  half <- stats::qnorm(1 - (1 - level) / 2) * sqrt(unit$variance)
+  w <- unit_weights(object$weights, object$n)
+  treated <- object$treated
+  structure(list(
+    method = object$method, level = level, n = object$n,
+    hte_mean = sum(w * unit$estimate) / sum(w),
+    htt_mean = if (is.null(treated)) NA_real_ else sum((w * unit$estimate)[treated]) / sum(w[treated]),
+    share_contains_zero = sum(w * (abs(unit$estimate) <= half)) / sum(w),
+    clusters = data.frame(cluster = names(object$coefficients), estimate = unname(object$coefficients),
+                          std.error = sqrt(diag(object$vcov)), size = object$cluster_sizes)
+  ), class = "summary.fastdml_cate_clusters")
+}
+
+#' @export
+print.summary.fastdml_cate_clusters <- function(x, digits = 4, ...) {
+  cat(cli::format_inline("{.cls fastdml_cate_clusters}: {x$method}"), "\n", sep = "")
+  cat(sprintf("HTE mean (all %d rows) %s; HTT mean (treated) %s; %.2f%% of unit %g%% intervals contain 0\n",
+              x$n, format(x$hte_mean, digits = digits), format(x$htt_mean, digits = digits),
+              100 * x$share_contains_zero, 100 * x$level))
+  print(format(x$clusters, digits = digits), row.names = FALSE)
+  invisible(x)
 }

@@ -67,36 +67,26 @@ ci_dml_design <- function(spec, l, m, options, basis = NULL) {
   list(Z = Z, ytilde = spec$y - l, w = wt$weights, retained = wt$retained, e = wt$e)
 }
 
-# Weighted least squares of y on Z (plus an unpenalised intercept) with the five variances of
-# the spec: const = sigma^2 A, HC0 = A [sum w^2 u^2 Z'Z] A, HC1 = n/(n-p) HC0, HC2/HC3 with
-# u^2/(1-h) and u^2/(1-h)^2, h_ii = w_i Z_i A Z_i'. Rows with weight 0 do not count in n.
-# With an intercept Z and y are W-centred first (Frisch-Waugh-Lovell), which leaves the slope,
-# the residuals and the sandwich unchanged; the intercept's leverage w_i / sum(w) is added.
+# Weighted least squares of y on Z (after an unpenalised intercept column when asked) with the
+# five variances of the spec, for the Z columns: const = sigma^2 A with
+# sigma^2 = sum w u^2 / (n - p), and HC0-HC3 from robust_vcov() (A [sum w^2 u^2 Z'Z] A,
+# n/(n-p), u^2/(1-h), u^2/(1-h)^2 with h_ii = w_i Z_i A Z_i'). Rows with weight 0 do not count.
 weighted_residual_regression <- function(y, Z, w, intercept = FALSE) {
   keep <- w > 0
-  if (!all(keep)) {
-    y <- y[keep]
-    Z <- Z[keep, , drop = FALSE]
-    w <- w[keep]
-  }
-  if (intercept) {
-    sw <- sum(w)
-    y <- y - sum(w * y) / sw
-    Z <- sweep(Z, 2L, colSums(w * Z) / sw)
-  }
+  X <- if (intercept) cbind(1, Z[keep, , drop = FALSE]) else Z[keep, , drop = FALSE]
+  y <- y[keep]
+  w <- w[keep]
   n <- length(y)
-  p <- ncol(Z) + intercept
+  p <- ncol(X)
   if (n <= p) fd_abort("overlap", "The residual regression has {n} row{?s} with positive weight for {p} coefficient{?s}.")
-  ZW <- Z * w
-  A <- solve(crossprod(ZW, Z))
-  beta <- drop(A %*% crossprod(ZW, y))
-  u <- y - drop(Z %*% beta)
-  h <- w * rowSums((Z %*% A) * Z) + if (intercept) w / sum(w) else 0
-  sandwich <- function(v) A %*% crossprod(ZW * sqrt(v)) %*% A
-  hc0 <- sandwich(u^2)
-  vc <- list(const = sum(w * u^2) / (n - p) * A, HC0 = hc0, HC1 = n / (n - p) * hc0,
-             HC2 = sandwich(u^2 / (1 - h)), HC3 = sandwich(u^2 / (1 - h)^2))
-  list(coefficients = beta, vcov = vc, n = n, leverage_max = max(h))
+  A <- solve(crossprod(X, X * w))
+  beta <- drop(A %*% crossprod(X, w * y))
+  u <- y - drop(X %*% beta)
+  slopes <- seq_len(ncol(Z)) + intercept
+  vc <- c(list(const = sum(w * u^2) / (n - p) * A),
+          stats::setNames(lapply(ci_dml_types[-1L], function(type) robust_vcov(X, u, w, NULL, type)),
+                          ci_dml_types[-1L]))
+  list(coefficients = beta[slopes], vcov = lapply(vc, function(v) v[slopes, slopes, drop = FALSE]), n = n)
 }
 
 # Scores of the (centred) weighted residual regression for the C++ inference: with weights w and

@@ -121,3 +121,32 @@ test_that("bad CI-DML options get named errors", {
   certain$m[which(df$d == 0)[1]] <- 1
   expect_error(dml_plr(spec, ipw = "ATT", nuisances = certain), "not finite", class = "fastdml_error_propensity")
 })
+
+test_that("cate_clusters on a CI-DML fit: weighted regression on psi * D~ and unit effects", {
+  skip_if_not_installed("sandwich")
+  df <- ci_dml_data(seed = 13)
+  spec <- causal_data(df, "y", "d", c("x1", "x2", "x3"))
+  fit <- dml_plr(spec, lrn_linear(), lrn_logistic(), n_folds = 3, seed = 4, ipw = "ATT",
+                 trim = 0.01, rescale = TRUE)
+  het <- cate_clusters(fit, k = 3, n_pc = 2, seed = 1)
+  cl <- het$clustering
+  Zs <- scale(as.matrix(df[c("x1", "x2", "x3")]), cl$center, cl$scale) %*% cl$rotation
+  psi <- reference_soft_scores(Zs, cl$centers)
+  expect_equal(unname(het$B), unname(psi), tolerance = 1e-10)
+  p <- nuisances(fit)
+  ref <- reference_ci_dml(df$y, df$d, p$l[, 1], p$m[, 1], ipw = "ATT", trim = 0.01, rescale = TRUE,
+                          basis = psi)
+  expect_equal(unname(coef(het)), unname(ref$estimate), tolerance = 1e-8)
+  expect_equal(unname(vcov(het)), unname(ref$vcov$HC0), tolerance = 1e-8)
+  unit <- predict(het, variance = TRUE)
+  ref_unit <- reference_unit_effects(psi, ref$estimate, ref$vcov$HC0)
+  expect_equal(unit$estimate, ref_unit$estimate, tolerance = 1e-8)
+  expect_equal(sqrt(unit$variance), ref_unit$std.error, tolerance = 1e-8)
+  s <- summary(het)
+  expect_equal(s$htt_mean, mean(ref_unit$estimate[df$d == 1]), tolerance = 1e-10)
+  expect_equal(s$hte_mean, mean(ref_unit$estimate), tolerance = 1e-10)
+  expect_equal(s$share_contains_zero, mean(abs(ref_unit$estimate) <= qnorm(0.975) * ref_unit$std.error))
+  expect_output(print(s), "HTT mean")
+  het3 <- cate_clusters(fit, k = 3, n_pc = 2, seed = 1, vcov_type = "HC3")
+  expect_equal(unname(vcov(het3)), unname(ref$vcov$HC3), tolerance = 1e-8)
+})
