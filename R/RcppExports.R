@@ -41,6 +41,18 @@
     .Call(`_fastdml_fastdml_multiplier_bootstrap`, phi, cluster, n_clusters, num_draws)
 }
 
+.fastdml_chunk_gram <- function(X, fold, n_folds, center, scale, targets, num_threads) {
+    .Call(`_fastdml_fastdml_chunk_gram`, X, fold, n_folds, center, scale, targets, num_threads)
+}
+
+.fastdml_chunk_logistic <- function(X, fold, n_folds, center, scale, targets, coef, target, held_out, num_threads) {
+    .Call(`_fastdml_fastdml_chunk_logistic`, X, fold, n_folds, center, scale, targets, coef, target, held_out, num_threads)
+}
+
+.fastdml_chunk_predict <- function(X, fold, n_folds, center, scale, coef, num_threads) {
+    .Call(`_fastdml_fastdml_chunk_predict`, X, fold, n_folds, center, scale, coef, num_threads)
+}
+
 .fastdml_plr_score <- function(y, d, weights, l, m, g, score, num_threads) {
     .Call(`_fastdml_fastdml_plr_score`, y, d, weights, l, m, g, score, num_threads)
 }

@@ -32,17 +32,22 @@ check_ci_dml_spec <- function(spec, options, score) {
 
 # Weights of one repetition: IPW weights from the (rescaled, clipped) propensity times the
 # observation weights; 0 for rows dropped by trimming. D~ keeps the raw propensity m.
-ci_dml_weights <- function(d, m, obs_weights, options) {
+# `rescale_factor` (mean(D) / mean(e) on the retained rows) is computed here unless given (the
+# scale-out passes compute it from sums over all chunks).
+ci_dml_weights <- function(d, m, obs_weights, options, rescale_factor = NULL) {
   trim <- options$trim
   retained <- if (trim > 0 && options$trim_mode == "drop") m >= trim & m <= 1 - trim else rep(TRUE, length(m))
-  if (!any(retained)) {
+  if (is.null(rescale_factor) && !any(retained)) {
     fd_abort("overlap", c("Trimming at {trim} drops every row: all propensities lie outside [{trim}, {1 - trim}].",
                           i = "Lower {.arg trim} or use {.code trim_mode = \"clip\"}."))
   }
   e <- m
   if (options$rescale) {
-    ow <- obs_weights[retained]
-    e <- m * (sum(ow * d[retained]) / sum(ow * m[retained]))
+    if (is.null(rescale_factor)) {
+      ow <- obs_weights[retained]
+      rescale_factor <- sum(ow * d[retained]) / sum(ow * m[retained])
+    }
+    e <- m * rescale_factor
   }
   if (trim > 0) e <- pmin(pmax(e, trim), 1 - trim)
   w <- switch(options$ipw,

@@ -8,7 +8,7 @@
 #' ("DML2"); repetitions are aggregated by the median; standard errors come from the influence
 #' function (cluster-robust when the data have clusters).
 #'
-#' @param spec A [causal_data()] object.
+#' @param spec A [causal_data()] object, or a [causal_table()] for the scale-out back ends.
 #' @param learner_outcome Learner for l = E\[Y | X\] (and g for the IV-type score); default
 #'   [lrn_boost()], which fits probabilities for a 0/1 outcome.
 #' @param learner_treatment Learner for m = E\[D | X\]; default [lrn_boost()] (probabilities for
@@ -37,6 +37,12 @@
 #' @param rescale Rescale the propensity of the weights to e * mean(D) / mean(e) over the
 #'   retained rows (then clipped); D - m keeps the raw m.
 #' @param intercept Add an intercept to the residual regression.
+#' @param backend `"memory"` (default), `"duckdb"`, `"dbplyr"` or `"mirai"` for a
+#'   [causal_table()]: the CI-DML fit then runs as passes of per-fold sufficient statistics
+#'   (with [lrn_linear()] / [lrn_logistic()] nuisances) next to the data, on folds from
+#'   [hash_folds()] of the table's id and `seed`; the estimates equal the in-memory fit on
+#'   the same folds. It returns a `dml_plr_scaled` object (`tidy(fit, vcov = )`, `coef`,
+#'   `confint`, `glance`).
 #' @param cluster_correction With clusters, multiply the cluster-robust variance by
 #'   G / (G - 1) (G clusters), the usual small-sample correction.
 #' @param num.threads Threads for the C++ cross-fit; default
@@ -60,10 +66,21 @@ dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn
                     score = c("partialling out", "IV-type"), n_folds = 5L, n_rep = 1L,
                     folds = NULL, nuisances = NULL, seed = NULL, ipw = "none", trim = 0,
                     trim_mode = "drop", rescale = FALSE, intercept = FALSE,
-                    cluster_correction = FALSE,
+                    cluster_correction = FALSE, backend = "memory",
                     num.threads = getOption("fastdml.num.threads", 2L)) {
   score <- arg_match(score, c("partialling out", "IV-type"), "score")
   ci_options <- ci_dml_options(ipw, trim, trim_mode, rescale, intercept)
+  if (inherits(spec, "fastdml_table")) {
+    if (!is.null(folds) || !is.null(nuisances) || n_rep != 1L || score != "partialling out") {
+      fd_abort("argument", "A {.fn causal_table} fit takes hash folds from {.arg seed}: drop {.arg folds}, {.arg nuisances}, {.arg n_rep} and {.arg score}.")
+    }
+    return(dml_plr_table(spec, learner_outcome, learner_treatment, n_folds, seed, ci_options,
+                         backend, resolve_num_threads(num.threads)))
+  }
+  if (!identical(backend, "memory")) {
+    fd_abort("argument", c("{.code backend = \"{backend}\"} needs a {.fn causal_table} (a DuckDB table, Parquet files, a lazy table or partitions).",
+                           i = "A {.fn causal_data} spec is fitted in memory."))
+  }
   check_ci_dml_spec(spec, ci_options, score)
   setup <- dml_setup(spec, n_folds, n_rep, folds, nuisances, seed, num.threads,
                      given = c(n_folds = !missing(n_folds), n_rep = !missing(n_rep)),

@@ -153,6 +153,60 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fastdml_chunk_gram
+Eigen::MatrixXd fastdml_chunk_gram(Eigen::Map<Eigen::MatrixXd> X, Rcpp::IntegerVector fold, int n_folds, Eigen::Map<Eigen::VectorXd> center, Eigen::Map<Eigen::VectorXd> scale, Eigen::Map<Eigen::MatrixXd> targets, int num_threads);
+RcppExport SEXP _fastdml_fastdml_chunk_gram(SEXP XSEXP, SEXP foldSEXP, SEXP n_foldsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP targetsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type fold(foldSEXP);
+    Rcpp::traits::input_parameter< int >::type n_folds(n_foldsSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type center(centerSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type scale(scaleSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type targets(targetsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_chunk_gram(X, fold, n_folds, center, scale, targets, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// fastdml_chunk_logistic
+Rcpp::List fastdml_chunk_logistic(Eigen::Map<Eigen::MatrixXd> X, Rcpp::IntegerVector fold, int n_folds, Eigen::Map<Eigen::VectorXd> center, Eigen::Map<Eigen::VectorXd> scale, Eigen::Map<Eigen::MatrixXd> targets, Eigen::MatrixXd coef, std::vector<int> target, std::vector<int> held_out, int num_threads);
+RcppExport SEXP _fastdml_fastdml_chunk_logistic(SEXP XSEXP, SEXP foldSEXP, SEXP n_foldsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP targetsSEXP, SEXP coefSEXP, SEXP targetSEXP, SEXP held_outSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type fold(foldSEXP);
+    Rcpp::traits::input_parameter< int >::type n_folds(n_foldsSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type center(centerSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type scale(scaleSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type targets(targetsSEXP);
+    Rcpp::traits::input_parameter< Eigen::MatrixXd >::type coef(coefSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type held_out(held_outSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_chunk_logistic(X, fold, n_folds, center, scale, targets, coef, target, held_out, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// fastdml_chunk_predict
+Eigen::MatrixXd fastdml_chunk_predict(Eigen::Map<Eigen::MatrixXd> X, Rcpp::IntegerVector fold, int n_folds, Eigen::Map<Eigen::VectorXd> center, Eigen::Map<Eigen::VectorXd> scale, Eigen::MatrixXd coef, int num_threads);
+RcppExport SEXP _fastdml_fastdml_chunk_predict(SEXP XSEXP, SEXP foldSEXP, SEXP n_foldsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP coefSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::MatrixXd> >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type fold(foldSEXP);
+    Rcpp::traits::input_parameter< int >::type n_folds(n_foldsSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type center(centerSEXP);
+    Rcpp::traits::input_parameter< Eigen::Map<Eigen::VectorXd> >::type scale(scaleSEXP);
+    Rcpp::traits::input_parameter< Eigen::MatrixXd >::type coef(coefSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fastdml_chunk_predict(X, fold, n_folds, center, scale, coef, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // fastdml_plr_score
 Rcpp::List fastdml_plr_score(Rcpp::NumericVector y, Rcpp::NumericVector d, SEXP weights, Rcpp::NumericMatrix l, Rcpp::NumericMatrix m, SEXP g, std::string score, int num_threads);
 RcppExport SEXP _fastdml_fastdml_plr_score(SEXP ySEXP, SEXP dSEXP, SEXP weightsSEXP, SEXP lSEXP, SEXP mSEXP, SEXP gSEXP, SEXP scoreSEXP, SEXP num_threadsSEXP) {
@@ -274,6 +328,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_fastdml_fastdml_policy_tree", (DL_FUNC) &_fastdml_fastdml_policy_tree, 4},
     {"_fastdml_fastdml_policy_tree_predict", (DL_FUNC) &_fastdml_fastdml_policy_tree_predict, 3},
     {"_fastdml_fastdml_multiplier_bootstrap", (DL_FUNC) &_fastdml_fastdml_multiplier_bootstrap, 4},
+    {"_fastdml_fastdml_chunk_gram", (DL_FUNC) &_fastdml_fastdml_chunk_gram, 7},
+    {"_fastdml_fastdml_chunk_logistic", (DL_FUNC) &_fastdml_fastdml_chunk_logistic, 10},
+    {"_fastdml_fastdml_chunk_predict", (DL_FUNC) &_fastdml_fastdml_chunk_predict, 7},
     {"_fastdml_fastdml_plr_score", (DL_FUNC) &_fastdml_fastdml_plr_score, 8},
     {"_fastdml_fastdml_irm_score", (DL_FUNC) &_fastdml_fastdml_irm_score, 10},
     {"_fastdml_fastdml_multi_irm_score", (DL_FUNC) &_fastdml_fastdml_multi_irm_score, 9},
