@@ -54,14 +54,14 @@ chunk_matrices <- function(chunk, plan) {
   numeric_block <- function(columns, what) {
     missing <- setdiff(columns, names(chunk))
     if (length(missing)) {
-      fd_abort("column", c("The data source has no column{?s} {.field {missing}} ({what}).",
+      fd_abort("column", c(paste0("The data source lacks the ", what, " column{?s} {.field {missing}}."),
                            i = "Check the column names of the table or files."))
     }
     M <- matrix(0, length(chunk[[1L]]), length(columns), dimnames = list(NULL, columns))
     for (j in seq_along(columns)) M[, j] <- as.double(chunk[[columns[j]]])
     bad <- columns[colSums(!is.finite(M)) > 0]
     if (length(bad)) {
-      fd_abort("non_finite", c("Column{?s} {.field {bad}} ({what}) {?has/have} missing or non-finite values.",
+      fd_abort("non_finite", c(paste0("The ", what, " column{?s} {.field {bad}} {?has/have} missing or non-finite values."),
                                i = "Impute or drop those rows in the source first."))
     }
     M
@@ -122,7 +122,7 @@ residual_sums <- function(m, plan, pass) {
     e <- pred$m[, a]
     y <- m$Y[, o]
     if (pass$type == "rescale") {
-      kept <- if (options$trim > 0 && options$trim_mode == "drop") e >= options$trim & e <= 1 - options$trim else TRUE
+      kept <- if (options$trim > 0 && options$trim_mode == "drop") e >= options$trim & e <= 1 - options$trim else rep(TRUE, length(e))
       bins <- pmin(floor(e * pass$auc_bins), pass$auc_bins - 1) + 1
       return(c(retained = sum(kept), d = sum(d * kept), e = sum(e * kept),
                sse_l = sum((y - pred$l[, o])^2), sum_y = sum(y), sumsq_y = sum(y^2),
