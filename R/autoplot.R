@@ -77,7 +77,8 @@ plot_overlap <- function(fit) {
   df <- data.frame(propensity = fit$nuisances$m[, 1],
                    arm = factor(ifelse(spec$d == 1, spec$treatment_levels[2], spec$treatment_levels[1]),
                                 levels = spec$treatment_levels))
-  trim <- if (is.null(fit$trim)) numeric(0) else c(fit$trim, 1 - fit$trim)
+  alpha <- if (!is.null(fit$trim)) fit$trim else if (isTRUE(fit$ci_dml$trim > 0)) fit$ci_dml$trim
+  trim <- if (is.null(alpha)) numeric(0) else c(alpha, 1 - alpha)
   ggplot2::ggplot(df, ggplot2::aes(x = .data$propensity, fill = .data$arm)) +
     ggplot2::geom_histogram(bins = 40, alpha = 0.6, position = "identity") +
     ggplot2::geom_vline(xintercept = trim, linetype = "dashed") +

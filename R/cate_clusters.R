@@ -80,7 +80,12 @@ fit_clustering <- function(Z, k, n_pc, nstart) {
     fd_abort("argument", c("Only {distinct} distinct points for {k} clusters.",
                            i = "Use fewer clusters or more effect modifiers."))
   }
-  km <- stats::kmeans(scores, centers = k, nstart = nstart, iter.max = 100L)
+  # Hartigan-Wong may stop its quick-transfer stage early on large n; the best of `nstart`
+  # starts is still kept, so that informational warning is not passed on.
+  km <- withCallingHandlers(stats::kmeans(scores, centers = k, nstart = nstart, iter.max = 100L),
+                            warning = function(w) {
+                              if (grepl("Quick-TRANSfer", conditionMessage(w))) invokeRestart("muffleWarning")
+                            })
   variance <- sv$d^2 / sum(sv$d^2)
   list(columns = colnames(Z), center = center, scale = scale, rotation = sv$v,
        centers = km$centers, explained_variance = variance, k = k, n_pc = n_pc)

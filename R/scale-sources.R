@@ -1,8 +1,8 @@
 # Data sources of the scale-out back ends: each turns a pass (R/scale-engine.R) into its sums
 # over all chunks. In memory: row ranges of a data frame. DuckDB: a .duckdb table, Parquet or
-# CSV files, streamed in chunks from a query. dbplyr: any DBI-backed lazy table (its rendered
-# SQL, streamed the same way). mirai: partitions (data frames or files) on worker processes,
-# each reducing its own chunks, summed on the driver.
+# CSV files, streamed in chunks from a query to the C++ passes. dbplyr: any DBI-backed lazy
+# table, every pass an SQL aggregate run by the engine (R/scale-sql.R). mirai: partitions (data
+# frames or files) on worker processes, each reducing its own chunks, summed on the driver.
 
 #' A table for the scale-out back ends
 #'
@@ -65,8 +65,11 @@ scale_reducer <- function(table, plan, backend) {
   switch(backend,
     memory = list(reduce = function(pass) reduce_frame(table$source, plan, pass, table$chunk_rows),
                   close = function() invisible()),
-    duckdb = ,
-    dbplyr = db_reducer(table, plan, backend),
+    duckdb = db_reducer(table, plan, backend),
+    dbplyr = {
+      relation <- db_relation(table, backend)
+      sql_reducer(relation$con, relation$from, plan)
+    },
     mirai = mirai_reducer(table, plan))
 }
 

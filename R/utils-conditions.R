@@ -120,6 +120,13 @@ core_call <- function(code) {
 #'   message says how to install it).
 #' * `sensitivity`: the Riesz representer's estimated second moment is not positive, so no
 #'   bias bound exists ([sensitivity()]; extreme or miscalibrated propensities).
+#' * `config`: a bad field of a [dml_config()] configuration, or one that does not fit the data
+#'   (unknown learner, missing column, a regular expression matching nothing, cyclic include).
+#' * `missing_package`: jsonlite is needed to read a JSON configuration.
+#' * `overlap`: trimming leaves no rows, or a CI-PO propensity bin has too few controls.
+#' * `propensity`: IPW weights are not finite (propensities of 0 or 1 without trimming).
+#' * `backend`: a worker of a scale-out back end failed.
+#' * `convergence`: the scale-out logistic fit did not converge.
 #' * `internal`: a bug in fastdml (please report it).
 #'
 #' Warnings (`fastdml_warning_<what>`), raised at fit time:
@@ -143,7 +150,8 @@ core_call <- function(code) {
 #' * `collinear`: basis columns of [cate_blp()] that are linear combinations of the others were
 #'   dropped.
 #'
-#' Messages (`fastdml_message_<what>`): `binary_treatment` (a two-valued treatment was coded
+#' Messages (`fastdml_message_<what>`): `baseline` (the CI-PO baseline of [dml_run()] runs in
+#' memory only), `binary_treatment` (a two-valued treatment was coded
 #' 0/1, naming the control), `expanded` (a factor covariate was expanded into indicators),
 #' `renamed` (an indicator was renamed to avoid a clash).
 #'

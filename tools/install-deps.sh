@@ -6,7 +6,9 @@
 #                                    wrappers are tested against: ranger, glmnet, grf, mlr3,
 #                                    mlr3learners, xgboost 1.7.8.1 from CRAN's archive on R < 4.3,
 #                                    sensemakr, the sensitivity analysis' external anchor, and
-#                                    sandwich, the heterogeneity tests' reference)
+#                                    sandwich, the heterogeneity tests' reference; jsonlite,
+#                                    dbplyr, mirai, DBI >= 1.2 and duckdb for the scale-out
+#                                    back ends: duckdb is a ~35 min source build, only when missing)
 #   tools/install-deps.sh --docs     + what the vignettes and R CMD check need
 #   tools/install-deps.sh --bench    + the peers the benchmarks compare against (DoubleML)
 set -euo pipefail
@@ -21,7 +23,7 @@ for arg in "$@"; do
 done
 
 r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
-[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet sandwich"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet sandwich jsonlite dplyr dbplyr"
 [ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
 
 deb_pkgs=""
@@ -69,7 +71,12 @@ if (!have("xgboost")) {
     install.packages(archive, repos = NULL, type = "source")
   }
 }
-still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost"))
+# Scale-out back ends: DuckDB needs CRAN's DBI (>= 1.2; Debian's 1.1.3 fails at load after the
+# whole build), so DBI first; mirai (and its nanonext) from CRAN.
+if (!have("DBI") || utils::packageVersion("DBI") < "1.2.0") install.packages("DBI", Ncpus = 2L)
+if (!have("mirai")) install.packages("mirai", Ncpus = 2L)
+if (!have("duckdb")) install.packages("duckdb", Ncpus = 2L)
+still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost", "mirai", "duckdb"))
 if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")
 RS
 fi
