@@ -27,9 +27,14 @@ dml_plr_table <- function(table, learner_outcome, learner_treatment, n_folds, se
     }))
     reducer <- scale_reducer(table, plan, backend)
     on.exit(reducer$close(), add = TRUE)
-    rows <- scale_fit(reducer$reduce, plan, pairs)
+    passes <- 0L
+    rows <- scale_fit(function(pass) {
+      passes <<- passes + 1L
+      reducer$reduce(pass)
+    }, plan, pairs)
   }
   structure(list(table = rows, backend = backend, n_folds = as.integer(n_folds), seed = seed,
+                 passes = if (backend == "memory") NA_integer_ else passes,
                  options = options, learners = c(outcome = learner_outcome$label,
                                                  treatment = learner_treatment$label)),
             class = "dml_plr_scaled")

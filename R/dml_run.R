@@ -17,7 +17,8 @@
 #'   `treatment`, `outcome`, `estimate`, `std.error` (the configured `vcov`), `conf.low`,
 #'   `conf.high`, `se_const` ... `se_HC3`, `n`, `n_retained`, `r2_l`, `auc_m`, and with the
 #'   baseline `po_estimate`, `po_std.error`, `po_conf.low`, `po_conf.high`, `po_seconds`;
-#'   attribute `seconds` (the DML fits' wall time).
+#'   attributes `seconds` (the DML fits' wall time) and `passes` (passes over the data of a
+#'   scale-out back end).
 #' @family estimators
 #' @examples
 #' if (requireNamespace("jsonlite", quietly = TRUE)) {
@@ -63,6 +64,7 @@ dml_run <- function(data, config, backend = "memory", table = NULL, baseline = T
   data.table::setcolorder(out, c("action", "treatment", "outcome", "estimate", "std.error", "conf.low", "conf.high"))
   if (baseline && !is.null(config$baseline)) out <- add_ci_po(out, data, config, covariates, backend, num_threads)
   data.table::setattr(out, "seconds", seconds)
+  data.table::setattr(out, "passes", fit$passes)
   data.table::setattr(out, "config", config)
   out[]
 }

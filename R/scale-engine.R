@@ -165,7 +165,7 @@ scale_fit <- function(reduce, plan, pairs) {
   grams <- lapply(seq_len(K), function(k) gram[, (k - 1) * ncol(gram) / K + seq_len(ncol(gram) / K), drop = FALSE])
   check_scale_folds(grams, plan, p)
   linear <- ridge_fold_models(grams, plan, p)
-  sample <- reduce(c(list(type = "sample", share = min(1, 20000 / n)), std))
+  sample <- reduce(c(list(type = "sample", share = min(1, max(20000, n / 100) / n)), std))
   logistic <- logistic_fold_models(reduce, plan, std, sample, grams, p)
   coef <- cbind(linear, logistic)
   base <- c(std, list(coef = coef, pairs = pairs))
@@ -217,9 +217,11 @@ ridge_fold_models <- function(grams, plan, p) {
   coef
 }
 
-# Logistic models of every treatment and fold: warm start and Hessian from a hashed subsample,
-# steps H~^-1 g with the full-data gradient g of each pass (the fixed point is the exact
-# penalised maximum likelihood, whatever the subsample); step halving on the penalised deviance.
+# Logistic models of every treatment and fold: warm start and Hessian from a hashed subsample
+# (max(2e4, n / 100) rows), steps H~^-1 g with the full-data gradient g of each pass (the fixed
+# point is the exact penalised maximum likelihood, whatever the subsample; only the rate
+# depends on it), the curvature refined by BFGS updates from successive full-data gradients;
+# step halving on the penalised deviance; converged models leave the passes.
 logistic_fold_models <- function(reduce, plan, std, sample, grams, p) {
   K <- plan$n_folds
   A <- length(plan$treatments)
@@ -230,33 +232,66 @@ logistic_fold_models <- function(reduce, plan, std, sample, grams, p) {
   models <- expand.grid(fold = seq_len(K), action = seq_len(A))
   start <- lapply(seq_len(A), function(a) subsample_logistic(Zs, sample$D[, a], penalty + 1e-6 * nrow(Zs)))
   beta <- do.call(cbind, lapply(models$action, function(a) start[[a]]))
+  hessians <- subsample_hessians(Zs, sample$fold, start, models, n_train, penalty)
+  previous <- vector("list", ncol(beta))
   step <- matrix(0, nrow(beta), ncol(beta))
   objective <- rep(Inf, ncol(beta))
   done <- rep(FALSE, ncol(beta))
   for (iteration in seq_len(100L)) {
-    sums <- reduce(c(list(type = "logistic", coef = beta, target = models$action - 1L,
-                          held_out = models$fold - 1L), std))
-    for (j in which(!done)) {
+    active <- which(!done)
+    sums <- reduce(c(list(type = "logistic", coef = beta[, active, drop = FALSE],
+                          target = models$action[active] - 1L, held_out = models$fold[active] - 1L), std))
+    for (i in seq_along(active)) {
+      j <- active[i]
       b <- beta[, j]
-      current <- sums$deviance[j] + sum(penalty * b^2)
+      current <- sums$deviance[i] + sum(penalty * b^2)
       if (current > objective[j] * (1 + 1e-12) + 1e-12) {
         step[, j] <- step[, j] / 2
         beta[, j] <- b - step[, j]
         next
       }
       objective[j] <- current
-      rows <- sample$fold != models$fold[j]
-      pr <- stats::plogis(drop(Zs[rows, , drop = FALSE] %*% b))
-      H <- crossprod(Zs[rows, , drop = FALSE] * (pr * (1 - pr)), Zs[rows, , drop = FALSE]) *
-        (n_train[models$fold[j]] / sum(rows))
-      step[, j] <- solve(H + diag(penalty + 1e-12 * max(diag(H))), sums$gradient[, j] - penalty * b)
+      g <- sums$gradient[, i] - penalty * b
+      if (!is.null(previous[[j]])) hessians[[j]] <- bfgs_update(hessians[[j]], b - previous[[j]]$b, previous[[j]]$g - g)
+      previous[[j]] <- list(b = b, g = g)
+      step[, j] <- solve(hessians[[j]], g)
       beta[, j] <- b + step[, j]
-      done[j] <- max(abs(step[, j])) < 1e-11 * (1 + max(abs(b)))
+      done[j] <- max(abs(step[, j])) < 1e-10 * (1 + max(abs(b)))
     }
     if (all(done)) return(beta)
   }
   fd_abort("convergence", c("The scale-out logistic fit did not converge in 100 passes.",
                             i = "Add a ridge penalty to the treatment learner, e.g. {.code lrn_logistic(ridge = 1)}."))
+}
+
+# Penalised Hessian of every fold model at its action's warm start, from the subsample: the
+# per-fold weighted Grams of the subsample, the training ones summed and scaled to the fold's
+# training size. Fixed over the iterations (the fixed point does not depend on it).
+subsample_hessians <- function(Zs, fold, start, models, n_train, penalty) {
+  K <- length(n_train)
+  per_action <- lapply(start, function(b) {
+    pr <- stats::plogis(drop(Zs %*% b))
+    lapply(seq_len(K), function(k) {
+      rows <- fold == k
+      crossprod(Zs[rows, , drop = FALSE] * (pr[rows] * (1 - pr[rows])), Zs[rows, , drop = FALSE])
+    })
+  })
+  lapply(seq_len(nrow(models)), function(j) {
+    k <- models$fold[j]
+    grams <- per_action[[models$action[j]]]
+    H <- Reduce(`+`, grams[-k]) * (n_train[k] / sum(fold != k))
+    H + diag(penalty + 1e-12 * max(diag(H)))
+  })
+}
+
+# BFGS update of the curvature H along step s with gradient change y (of the negative
+# log-likelihood): superlinear convergence from the subsample's Hessian.
+bfgs_update <- function(H, s, y) {
+  sy <- sum(s * y)
+  Hs <- drop(H %*% s)
+  sHs <- sum(s * Hs)
+  if (!(sy > 1e-12 * sqrt(sum(s^2) * sum(y^2))) || !(sHs > 0)) return(H)
+  H + tcrossprod(y) / sy - tcrossprod(Hs) / sHs
 }
 
 # Newton fit of a penalised logistic regression on the in-memory subsample (the warm start).

@@ -14,7 +14,8 @@
 #'
 #' @param source A data frame; a path to a `.duckdb` file (with `table`), or paths / a glob of
 #'   `.parquet` or `.csv` files (read by DuckDB); a DBI connection (with `table`); a dbplyr
-#'   lazy table; or, for `backend = "mirai"`, a list of partitions (data frames or file paths).
+#'   lazy table; or, for `backend = "mirai"`, a list of partitions: data frames, or file paths
+#'   (Parquet, CSV, or `.duckdb` files holding `table`) that each worker reads itself.
 #' @param outcome,treatment Column names (several outcomes allowed for [dml_run()]).
 #' @param covariates Covariate column names.
 #' @param id Name of the integer row id column.
@@ -154,8 +155,9 @@ mirai_reducer <- function(table, plan) {
   chunk_rows <- table$chunk_rows
   reduce <- function(pass) {
     tasks <- lapply(partitions, function(part) {
-      mirai::mirai(reduce_partition(part, plan, pass, chunk_rows), reduce_partition = reduce_partition,
-                   part = part, plan = worker_plan, pass = pass, chunk_rows = chunk_rows)
+      mirai::mirai(reduce_partition(part, plan, pass, chunk_rows, table_name),
+                   reduce_partition = reduce_partition, part = part, plan = worker_plan,
+                   pass = pass, chunk_rows = chunk_rows, table_name = table$table)
     })
     total <- NULL
     for (task in tasks) {
@@ -171,9 +173,17 @@ mirai_reducer <- function(table, plan) {
   list(reduce = reduce, close = function() if (local) mirai::daemons(0))
 }
 
-reduce_partition <- function(part, plan, pass, chunk_rows) {
-  if (is.character(part)) part <- utils::read.csv(part)
-  reduce_frame(part, plan, pass, chunk_rows)
+# One partition on a worker: a data frame (row ranges), or a file: Parquet or .duckdb (table
+# `table_name`) streamed through DuckDB, CSV through DuckDB when installed, else read.csv().
+reduce_partition <- function(part, plan, pass, chunk_rows, table_name = NULL) {
+  if (is.data.frame(part)) return(reduce_frame(part, plan, pass, chunk_rows))
+  if (grepl("\\.csv$", part) && !requireNamespace("duckdb", quietly = TRUE)) {
+    return(reduce_frame(utils::read.csv(part), plan, pass, chunk_rows))
+  }
+  table <- list(source = part, table = table_name, chunk_rows = chunk_rows)
+  reducer <- db_reducer(table, plan, "duckdb")
+  on.exit(reducer$close())
+  reducer$reduce(pass)
 }
 
 split_rows <- function(data, parts) {

@@ -1,0 +1,6350 @@
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+C# 2. Out of core at n_big.
+I# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+z# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+§# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+5# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+5# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+7# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+N# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
++# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+H# 2. Out of core at n_big.
+W# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+'# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+G# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+`# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+`# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+7# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+># 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+7# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+I# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+N# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+9# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+!# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+5# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+N# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
++# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+|# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+|# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+|# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+W# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+C# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
++# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+W# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+C# 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+Y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+C# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+W# 2. Out of core at n_big.
+H# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+N# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+'# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+'# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+Q# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+G# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+\# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+z# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+^# 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+j# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+]# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+I# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+O# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+F# 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+U# 2. Out of core at n_big.
+E# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+H# 2. Out of core at n_big.
+W# 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+`# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+[# 2. Out of core at n_big.
+`# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+## 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+{# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+$# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+}# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+V# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+5# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+A# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+T# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+3# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+;# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+R# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+v# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+M# 2. Out of core at n_big.
+B# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+4# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+*# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+0# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+P# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+2# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+g# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+># 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+6# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+/# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+q# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+:# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+|# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+|# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+1# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+8# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+=# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+\# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+<# 2. Out of core at n_big.
+-# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+k# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+p# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+b# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+h# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+c# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+_# 2. Out of core at n_big.
+%# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+"# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+S# 2. Out of core at n_big.
+y# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+D# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+f# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+.# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+x# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+d# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+a# 2. Out of core at n_big.
+m# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+w# 2. Out of core at n_big.
+r# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+L# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+(# 2. Out of core at n_big.
+l# 2. Out of core at n_big.
+i# 2. Out of core at n_big.
+n# 2. Out of core at n_big.
+e# 2. Out of core at n_big.
+s# 2. Out of core at n_big.
+,# 2. Out of core at n_big.
+ # 2. Out of core at n_big.
+o# 2. Out of core at n_big.
+u# 2. Out of core at n_big.
+t# 2. Out of core at n_big.
+)# 2. Out of core at n_big.
+
+# 2. Out of core at n_big.
