@@ -67,29 +67,30 @@ test_that("the in-memory table fit is dml_plr on hash folds", {
   expect_output(print(fit), "CI-DML \\(memory back end")
 })
 
-test_that("mirai workers give the in-memory fit (data-frame and CSV partitions)", {
+test_that("mirai workers give the in-memory fit on 1e5 rows (data-frame and CSV partitions)", {
   skip_if_not_installed("mirai")
-  case <- scale_case()
+  case <- scale_case(1e5)
   memory <- scale_fit_with(case, "memory")
-  expect_same_fits(scale_fit_with(case, "mirai", source = fastdml:::split_rows(case$data, 3)), memory)
+  expect_same_fits(scale_fit_with(case, "mirai", source = fastdml:::split_rows(case$data, 3), chunk_rows = 20000), memory)
+  small <- scale_case()
   files <- vapply(1:2, function(i) tempfile(fileext = ".csv"), character(1))
-  parts <- fastdml:::split_rows(case$data, 2)
+  parts <- fastdml:::split_rows(small$data, 2)
   for (i in 1:2) utils::write.csv(parts[[i]], files[i], row.names = FALSE)
-  expect_same_fits(scale_fit_with(case, "mirai", source = as.list(files)), memory)
+  expect_same_fits(scale_fit_with(small, "mirai", source = as.list(files)), scale_fit_with(small, "memory"))
   expect_false(mirai::daemons_set())
 })
 
-test_that("DuckDB tables, Parquet and CSV files and dbplyr lazy tables give the in-memory fit", {
+test_that("DuckDB tables, Parquet files and dbplyr lazy tables give the in-memory fit on 1e5 rows", {
   skip_if_not_installed("duckdb")
   skip_if_not_installed("DBI")
-  case <- scale_case()
+  case <- scale_case(1e5)
   memory <- scale_fit_with(case, "memory")
   path <- tempfile(fileext = ".duckdb")
   con <- DBI::dbConnect(duckdb::duckdb(), dbdir = path)
   DBI::dbWriteTable(con, "actions", as.data.frame(case$data))
   parquet <- tempfile(fileext = ".parquet")
   DBI::dbExecute(con, sprintf("COPY actions TO '%s' (FORMAT PARQUET)", parquet))
-  expect_same_fits(scale_fit_with(case, "duckdb", source = con, chunk_rows = 1500), memory)
+  expect_same_fits(scale_fit_with(case, "duckdb", source = con, chunk_rows = 15000), memory)
   if (requireNamespace("dbplyr", quietly = TRUE) && requireNamespace("dplyr", quietly = TRUE)) {
     lazy <- dplyr::tbl(con, "actions")
     expect_same_fits(scale_fit_with(case, "dbplyr", source = lazy), memory)
