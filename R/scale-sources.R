@@ -127,13 +127,13 @@ db_relation <- function(table, backend) {
   if (length(source) == 1L && grepl("\\.duckdb$", source)) {
     if (!file.exists(source)) fd_abort("argument", "The DuckDB file {.file {source}} does not exist.")
     if (is.null(table$table)) fd_abort("argument", "Give {.arg table}: the table of {.file {source}} to read.")
-    con <- DBI::dbConnect(duckdb::duckdb(), dbdir = source, read_only = TRUE)
+    con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE), dbdir = source, read_only = TRUE)
     return(list(con = con, from = DBI::dbQuoteIdentifier(con, table$table),
                 close = function() DBI::dbDisconnect(con, shutdown = TRUE)))
   }
   reader <- if (all(grepl("\\.parquet$", source))) "read_parquet" else if (all(grepl("\\.csv$", source))) "read_csv_auto" else
     fd_abort("argument", c("Paths must all be {.file .parquet} or all {.file .csv} files (or one {.file .duckdb} file).", x = "Got {.file {source}}."))
-  con <- DBI::dbConnect(duckdb::duckdb())
+  con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE))
   files <- paste(sprintf("'%s'", gsub("'", "''", source)), collapse = ", ")
   list(con = con, from = sprintf("%s([%s])", reader, files),
        close = function() DBI::dbDisconnect(con, shutdown = TRUE))

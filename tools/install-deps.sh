@@ -23,7 +23,7 @@ for arg in "$@"; do
 done
 
 r_pkgs="Rcpp RcppEigen data.table ggplot2 generics cli"
-[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet sandwich jsonlite dplyr dbplyr"
+[ "$want_tests" = 1 ] && r_pkgs="$r_pkgs testthat callr ranger glmnet sandwich jsonlite"
 [ "$want_docs" = 1 ] && r_pkgs="$r_pkgs knitr rmarkdown roxygen2"
 
 deb_pkgs=""
@@ -75,6 +75,8 @@ if (!have("xgboost")) {
 # whole build), so DBI first; mirai (and its nanonext) from CRAN.
 if (!have("DBI") || utils::packageVersion("DBI") < "1.2.0") install.packages("DBI", Ncpus = 2L)
 if (!have("mirai")) install.packages("mirai", Ncpus = 2L)
+# duckdb's dbplyr backend needs dbplyr >= 2.6 (Debian has 2.3), which needs a current dplyr.
+if (!have("dbplyr") || utils::packageVersion("dbplyr") < "2.6.0") install.packages(c("dplyr", "dbplyr"), Ncpus = 2L)
 if (!have("duckdb")) install.packages("duckdb", Ncpus = 2L)
 still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost", "mirai", "duckdb"))
 if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")

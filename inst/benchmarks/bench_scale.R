@@ -42,7 +42,7 @@ dir <- file.path(tempdir(), "bench_scale")
 dir.create(dir, showWarnings = FALSE)
 path <- file.path(dir, "customers.duckdb")
 started <- proc.time()[["elapsed"]]
-con <- dbConnect(duckdb::duckdb(), dbdir = path)
+con <- dbConnect(duckdb::duckdb(shared_home = FALSE), dbdir = path)
 chunk <- 1e6
 for (i in seq_len(ceiling(n_big / chunk))) {
   rows <- min(chunk, n_big - (i - 1) * chunk)

@@ -8,9 +8,11 @@ scale_case <- function(n = 6000, seed = 3) {
        outcomes = list(c("post_1", "placebo_1"), "post_2", "post_5"))
 }
 
-scale_fit_with <- function(case, backend, source = case$data, options = NULL, chunk_rows = 1000) {
+scale_fit_with <- function(case, backend, source = case$data, options = NULL, chunk_rows = 1000,
+                           table = NULL) {
   if (is.null(options)) options <- fastdml:::ci_dml_options("ATT", 0.001, "drop", TRUE, FALSE)
-  tab <- causal_table(source, "post_1", "treatment_1", case$covariates, chunk_rows = chunk_rows)
+  tab <- causal_table(source, "post_1", "treatment_1", case$covariates, chunk_rows = chunk_rows,
+                      table = table)
   fastdml:::dml_plr_table(tab, lrn_linear(ridge = 0.01), lrn_logistic(), 3, 11, options, backend, 2L,
                           treatments = case$treatments, outcomes = case$outcomes)
 }
@@ -86,11 +88,11 @@ test_that("DuckDB tables, Parquet files and dbplyr lazy tables give the in-memor
   case <- scale_case(1e5)
   memory <- scale_fit_with(case, "memory")
   path <- tempfile(fileext = ".duckdb")
-  con <- DBI::dbConnect(duckdb::duckdb(), dbdir = path)
+  con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE), dbdir = path)
   DBI::dbWriteTable(con, "actions", as.data.frame(case$data))
   parquet <- tempfile(fileext = ".parquet")
   DBI::dbExecute(con, sprintf("COPY actions TO '%s' (FORMAT PARQUET)", parquet))
-  expect_same_fits(scale_fit_with(case, "duckdb", source = con, chunk_rows = 15000), memory)
+  expect_same_fits(scale_fit_with(case, "duckdb", source = con, chunk_rows = 15000, table = "actions"), memory)
   if (requireNamespace("dbplyr", quietly = TRUE) && requireNamespace("dplyr", quietly = TRUE)) {
     lazy <- dplyr::tbl(con, "actions")
     expect_same_fits(scale_fit_with(case, "dbplyr", source = lazy), memory)
