@@ -74,7 +74,10 @@ source_columns <- function(data, backend, table) {
   if (is.data.frame(data)) return(names(data))
   if (backend == "mirai" && is.list(data)) {
     first <- data[[1L]]
-    return(if (is.data.frame(first)) names(first) else names(utils::read.csv(first, nrows = 1L)))
+    if (is.data.frame(first)) return(names(first))
+    if (grepl("\\.csv$", first) && !requireNamespace("duckdb", quietly = TRUE)) return(names(utils::read.csv(first, nrows = 1L)))
+    data <- first
+    backend <- "duckdb"
   }
   relation <- db_relation(list(source = data, table = table), backend)
   on.exit(relation$close())

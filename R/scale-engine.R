@@ -159,7 +159,11 @@ scale_fit <- function(reduce, plan, pairs) {
     center <- center + moments$sum / n
   }
   scale <- sqrt(pmax(moments$sumsq - moments$sum^2 / n, 0) / (n - 1))
-  scale[!(scale > 0) | !is.finite(scale)] <- 1
+  constant <- plan$covariates[!(scale > 1e-12 * pmax(1, abs(center)))]
+  if (length(constant)) {
+    fd_abort("constant", c("Covariate{?s} {.field {constant}} {?is/are} constant in the data source.",
+                           i = "Drop {?it/them} from {.arg covariates}."))
+  }
   std <- list(center = center, scale = scale)
   gram <- reduce(c(list(type = "gram"), std))$gram
   grams <- lapply(seq_len(K), function(k) gram[, (k - 1) * ncol(gram) / K + seq_len(ncol(gram) / K), drop = FALSE])
@@ -184,10 +188,19 @@ gram_index <- function(p, n_out) {
   list(design = seq_len(p + 1L), outcome = p + 1L + seq_len(n_out))
 }
 
-# Every training fold needs both arms of every action (as check_folds_have_both_arms()).
+# Treatments are 0/1 (sum d^2 = sum d), and every training fold has both arms of every action
+# (as check_folds_have_both_arms()).
 check_scale_folds <- function(grams, plan, p) {
   n_out <- length(unique(unlist(plan$outcomes)))
   total <- Reduce(`+`, grams)
+  d_index <- p + 1L + n_out + seq_along(plan$treatments)
+  sums <- total[1L, d_index]
+  squares <- diag(total)[d_index]
+  not_binary <- plan$treatments[abs(squares - sums) > 1e-9 * pmax(1, sums)]
+  if (length(not_binary)) {
+    fd_abort("treatment", c("Treatment{?s} {.field {not_binary}} {?is/are} not coded 0/1.",
+                            i = "CI-DML needs a 0/1 action indicator per treatment column."))
+  }
   for (k in seq_along(grams)) {
     train <- total - grams[[k]]
     for (a in seq_along(plan$treatments)) {

@@ -72,11 +72,12 @@ time_it <- function(expr) {
 memory_data <- keep_columns(sim_customer_actions(n_mem, 10, seed = 1, rows_seed = 1))
 mem <- replicate(reps, time_it(dml_run(memory_data, config, baseline = FALSE))$seconds)
 mem_seconds <- stats::median(mem)
+cat(sprintf("in memory, n = %.0e: %.1f s\n", n_mem, mem_seconds))
 rm(memory_data)
 invisible(gc())
 
 # 2. Out of core at n_big.
-gc(reset = TRUE)
+invisible(gc(reset = TRUE))
 rss_before <- status_kb("VmRSS")
 peak_reset <- reset_peak()
 big <- lapply(seq_len(reps), function(r) time_it(dml_run(path, config, backend = "duckdb", table = "customers")))
@@ -84,6 +85,7 @@ heap <- heap_mb(gc())
 rss_peak <- status_kb("VmHWM")
 big_seconds <- stats::median(vapply(big, `[[`, numeric(1), "seconds"))
 passes <- attr(big[[1]]$value, "passes")
+cat(sprintf("out of core, n = %.0e: %.1f s, %d passes, R heap peak %.0f MB\n", n_big, big_seconds, passes, heap))
 
 # 3. mirai with 1 and 2 local daemons on the two Parquet partitions.
 mirai_time <- function(workers) {

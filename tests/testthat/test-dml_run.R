@@ -37,6 +37,16 @@ test_that("dml_run on mirai partitions equals the in-memory run", {
   expect_message(workers <- dml_run(fastdml:::split_rows(d, 2), file, backend = "mirai"), "memory only")
   expect_equal(workers$estimate, memory$estimate, tolerance = 1e-8)
   expect_equal(workers$se_HC2, memory$se_HC2, tolerance = 1e-8)
+  skip_if_not_installed("duckdb")
+  files <- file.path(parquet_dir <- tempfile(), c("a.parquet", "b.parquet"))
+  dir.create(parquet_dir)
+  con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE))
+  duckdb::duckdb_register(con, "d", as.data.frame(d))
+  for (i in 1:2) DBI::dbExecute(con, sprintf("COPY (SELECT * FROM d WHERE id %% 2 = %d) TO '%s' (FORMAT PARQUET)", i - 1L, files[i]))
+  DBI::dbDisconnect(con, shutdown = TRUE)
+  parquet <- suppressMessages(dml_run(as.list(files), file, backend = "mirai"))
+  expect_equal(parquet$estimate, memory$estimate, tolerance = 1e-8)
+  expect_gt(attr(parquet, "passes"), 5L)
 })
 
 test_that("dml_run names config problems against the data", {

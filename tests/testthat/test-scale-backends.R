@@ -127,6 +127,17 @@ test_that("back-end errors are named", {
   plan$covariates <- case$covariates
   expect_error(fastdml:::chunk_pass(holed, plan, list(type = "moments", shift = 0)),
                "pre_001", class = "fastdml_error_non_finite")
+  plan$covariates <- c(case$covariates, "segment")
+  one_segment <- case$data
+  one_segment$segment <- 1L
+  reducer <- fastdml:::scale_reducer(list(source = one_segment, chunk_rows = 1000), plan, "memory")
+  expect_error(fastdml:::scale_fit(reducer$reduce, plan, data.frame(treatment_index = 1, outcome_index = 1)),
+               "segment", class = "fastdml_error_constant")
+  plan$covariates <- case$covariates
+  plan$treatments <- "pre_002"
+  reducer <- fastdml:::scale_reducer(list(source = case$data, chunk_rows = 1000), plan, "memory")
+  expect_error(fastdml:::scale_fit(reducer$reduce, plan, data.frame(treatment_index = 1, outcome_index = 1)),
+               "pre_002", class = "fastdml_error_treatment")
   expect_error(dml_plr(causal_table("nothing.duckdb", "y", "d", "x", table = "t"), lrn_linear(),
                        lrn_logistic(), seed = 1, backend = "duckdb"),
                class = if (requireNamespace("duckdb", quietly = TRUE)) "fastdml_error_argument" else "fastdml_error_package")
