@@ -84,21 +84,23 @@ reduce_frame <- function(data, plan, pass, chunk_rows) {
   total
 }
 
-# DuckDB (files, .duckdb tables, connections) and dbplyr lazy tables: stream the query's rows.
+# DuckDB (files, .duckdb tables, connections): stream the query's rows as Arrow chunks (DBI's
+# dbFetch() would materialise the whole result in R), so R holds one chunk at a time.
 db_reducer <- function(table, plan, backend) {
   require_package("DBI", backend)
   relation <- db_relation(table, backend)
   columns <- unique(c(plan$id, plan$covariates, plan$treatments, unlist(plan$outcomes)))
   sql <- sprintf("SELECT %s FROM %s", paste(DBI::dbQuoteIdentifier(relation$con, columns), collapse = ", "),
                  relation$from)
+  require_package("nanoarrow", backend)
   reduce <- function(pass) {
-    result <- DBI::dbSendQuery(relation$con, sql)
+    result <- DBI::dbSendQueryArrow(relation$con, sql)
     on.exit(DBI::dbClearResult(result))
     total <- NULL
     repeat {
-      chunk <- DBI::dbFetch(result, n = table$chunk_rows)
-      if (!nrow(chunk)) break
-      total <- combine_pass(total, chunk_pass(chunk, plan, pass), pass$type)
+      chunk <- DBI::dbFetchArrowChunk(result, chunk_size = table$chunk_rows)
+      if (chunk$length == 0L) break
+      total <- combine_pass(total, chunk_pass(as.data.frame(chunk), plan, pass), pass$type)
     }
     total
   }

@@ -78,7 +78,8 @@ if (!have("mirai")) install.packages("mirai", Ncpus = 2L)
 # duckdb's dbplyr backend needs dbplyr >= 2.6 (Debian has 2.3), which needs a current dplyr.
 if (!have("dbplyr") || utils::packageVersion("dbplyr") < "2.6.0") install.packages(c("dplyr", "dbplyr"), Ncpus = 2L)
 if (!have("duckdb")) install.packages("duckdb", Ncpus = 2L)
-still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost", "mirai", "duckdb"))
+if (!have("nanoarrow")) install.packages("nanoarrow", Ncpus = 2L)   # DuckDB's streamed chunks
+still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost", "mirai", "duckdb", "nanoarrow"))
 if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")
 RS
 fi

@@ -32,7 +32,7 @@ status_kb <- function(field) {
   if (length(line) == 0L) NA_real_ else as.numeric(gsub("[^0-9]", "", line))
 }
 reset_peak <- function() !inherits(try(cat("5", file = "/proc/self/clear_refs"), silent = TRUE), "try-error")
-heap_mb <- function(g) sum(g[, ncol(g) - 1L])   # "max used" in Mb (Ncells + Vcells)
+heap_mb <- function(g) sum(g[, ncol(g)])   # "max used" in Mb (Ncells + Vcells)
 
 keep_columns <- function(d) {
   d[, grep("^(id|pre_|treatment_|post_)", names(d)), with = FALSE]
