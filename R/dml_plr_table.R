@@ -82,7 +82,7 @@ memory_table_fit <- function(table, learner_outcome, learner_treatment, n_folds,
 print.dml_plr_scaled <- function(x, digits = 4, ...) {
   check_digits(digits)
   cat(sprintf("<fastdml> CI-DML (%s back end, %d hash folds, seed %s): %s\n", x$backend, x$n_folds,
-              format(x$seed), ci_dml_label(c(x$options, list(retained_share = 1))) %||% "plain PLR"))
+              format(x$seed), ci_dml_label(c(x$options, list(retained_share = mean(x$table$n_retained / x$table$n)))) %||% "plain PLR"))
   tab <- x$table[, c("treatment", "outcome", "estimate", "se_const", "se_HC0", "se_HC1", "se_HC2",
                      "se_HC3", "n_retained", "r2_l", "auc_m")]
   print(format(tab, digits = digits), row.names = FALSE)

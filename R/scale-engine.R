@@ -162,7 +162,7 @@ scale_fit <- function(reduce, plan, pairs) {
   constant <- plan$covariates[!(scale > 1e-12 * pmax(1, abs(center)))]
   if (length(constant)) {
     fd_abort("constant", c("Covariate{?s} {.field {constant}} {?is/are} constant in the data source.",
-                           i = "Drop {?it/them} from {.arg covariates}."))
+                           i = "Drop {.field {constant}} from {.arg covariates}."))
   }
   std <- list(center = center, scale = scale)
   gram <- reduce(c(list(type = "gram"), std))$gram

@@ -129,16 +129,22 @@ db_relation <- function(table, backend) {
   if (length(source) == 1L && grepl("\\.duckdb$", source)) {
     if (!file.exists(source)) fd_abort("argument", "The DuckDB file {.file {source}} does not exist.")
     if (is.null(table$table)) fd_abort("argument", "Give {.arg table}: the table of {.file {source}} to read.")
-    con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE), dbdir = source, read_only = TRUE)
+    con <- DBI::dbConnect(duckdb_driver(table), dbdir = source, read_only = TRUE)
     return(list(con = con, from = DBI::dbQuoteIdentifier(con, table$table),
                 close = function() DBI::dbDisconnect(con, shutdown = TRUE)))
   }
   reader <- if (all(grepl("\\.parquet$", source))) "read_parquet" else if (all(grepl("\\.csv$", source))) "read_csv_auto" else
     fd_abort("argument", c("Paths must all be {.file .parquet} or all {.file .csv} files (or one {.file .duckdb} file).", x = "Got {.file {source}}."))
-  con <- DBI::dbConnect(duckdb::duckdb(shared_home = FALSE))
+  con <- DBI::dbConnect(duckdb_driver(table))
   files <- paste(sprintf("'%s'", gsub("'", "''", source)), collapse = ", ")
   list(con = con, from = sprintf("%s([%s])", reader, files),
        close = function() DBI::dbDisconnect(con, shutdown = TRUE))
+}
+
+# A DuckDB driver, with `table$threads` threads when set (mirai workers use one each).
+duckdb_driver <- function(table) {
+  config <- if (is.null(table$threads)) list() else list(threads = as.character(table$threads))
+  duckdb::duckdb(shared_home = FALSE, config = config)
 }
 
 # mirai: every partition is reduced on a daemon (fastdml loaded there); sums add on the driver.
@@ -176,13 +182,14 @@ mirai_reducer <- function(table, plan) {
 }
 
 # One partition on a worker: a data frame (row ranges), or a file: Parquet or .duckdb (table
-# `table_name`) streamed through DuckDB, CSV through DuckDB when installed, else read.csv().
+# `table_name`) streamed through a one-thread DuckDB (one worker, one core), CSV through DuckDB
+# when installed, else read.csv().
 reduce_partition <- function(part, plan, pass, chunk_rows, table_name = NULL) {
   if (is.data.frame(part)) return(reduce_frame(part, plan, pass, chunk_rows))
   if (grepl("\\.csv$", part) && !requireNamespace("duckdb", quietly = TRUE)) {
     return(reduce_frame(utils::read.csv(part), plan, pass, chunk_rows))
   }
-  table <- list(source = part, table = table_name, chunk_rows = chunk_rows)
+  table <- list(source = part, table = table_name, chunk_rows = chunk_rows, threads = 1L)
   reducer <- db_reducer(table, plan, "duckdb")
   on.exit(reducer$close())
   reducer$reduce(pass)

@@ -14,13 +14,14 @@
 # 2 daemons at least 1.6x faster than 1. The 10^8 extrapolation is printed from the measured
 # time per pass. Median of `reps` runs (default 1 for the 10^7 fit; it takes minutes).
 # Run by hand from the package root (never in tests):
-#   Rscript inst/benchmarks/bench_scale.R [n_big] [n_mem] [n_mirai] [reps]
+#   [BENCH_PARTS=memory,duckdb,mirai] Rscript inst/benchmarks/bench_scale.R [n_big] [n_mem] [n_mirai] [reps]
 # Results are printed and written to inst/benchmarks/results/bench_scale_<date>.txt.
 args <- commandArgs(trailingOnly = TRUE)
 n_big <- if (length(args) >= 1L) as.numeric(args[1]) else 1e7
 n_mem <- if (length(args) >= 2L) as.numeric(args[2]) else 1e6
 n_mirai <- if (length(args) >= 3L) as.numeric(args[3]) else 2e6
 reps <- if (length(args) >= 4L) as.integer(args[4]) else 1L
+parts <- strsplit(Sys.getenv("BENCH_PARTS", "memory,duckdb,mirai"), ",")[[1]]   # which measurements
 suppressPackageStartupMessages({
   library(fastdml)
   library(DBI)
@@ -44,8 +45,9 @@ path <- file.path(dir, "customers.duckdb")
 started <- proc.time()[["elapsed"]]
 con <- dbConnect(duckdb::duckdb(shared_home = FALSE), dbdir = path)
 chunk <- 1e6
-for (i in seq_len(ceiling(n_big / chunk))) {
-  rows <- min(chunk, n_big - (i - 1) * chunk)
+n_write <- if ("duckdb" %in% parts) n_big else n_mirai
+for (i in seq_len(ceiling(n_write / chunk))) {
+  rows <- min(chunk, n_write - (i - 1) * chunk)
   d <- keep_columns(sim_customer_actions(rows, 10, seed = 1, first_id = (i - 1) * chunk + 1, rows_seed = i))
   dbWriteTable(con, "customers", as.data.frame(d), append = i > 1L)
   rm(d)
@@ -57,7 +59,7 @@ for (i in 1:2) {
                          n_mirai, i - 1L, parquet[i]))
 }
 dbDisconnect(con, shutdown = TRUE)
-cat(sprintf("data: %.0f rows written in %.0f s (%.2f GB on disk)\n", n_big,
+cat(sprintf("data: %.0f rows written in %.0f s (%.2f GB on disk)\n", n_write,
             proc.time()[["elapsed"]] - started, file.size(path) / 2^30))
 
 config <- dml_config(system.file("extdata", "ci_dml.json", package = "fastdml"))
@@ -68,33 +70,41 @@ time_it <- function(expr) {
   list(value = value, seconds = proc.time()[["elapsed"]] - t)
 }
 
+mem_seconds <- big_seconds <- passes <- heap <- rss_peak <- rss_before <- one <- two <- NA_real_
+peak_reset <- FALSE
+
 # 1. In memory at n_mem.
-memory_data <- keep_columns(sim_customer_actions(n_mem, 10, seed = 1, rows_seed = 1))
-mem <- replicate(reps, time_it(dml_run(memory_data, config, baseline = FALSE))$seconds)
-mem_seconds <- stats::median(mem)
-cat(sprintf("in memory, n = %.0e: %.1f s\n", n_mem, mem_seconds))
-rm(memory_data)
-invisible(gc())
+if ("memory" %in% parts) {
+  memory_data <- keep_columns(sim_customer_actions(n_mem, 10, seed = 1, rows_seed = 1))
+  mem_seconds <- stats::median(replicate(reps, time_it(dml_run(memory_data, config, baseline = FALSE))$seconds))
+  cat(sprintf("in memory, n = %.0e: %.1f s\n", n_mem, mem_seconds))
+  rm(memory_data)
+  invisible(gc())
+}
 
 # 2. Out of core at n_big.
-invisible(gc(reset = TRUE))
-rss_before <- status_kb("VmRSS")
-peak_reset <- reset_peak()
-big <- lapply(seq_len(reps), function(r) time_it(dml_run(path, config, backend = "duckdb", table = "customers")))
-heap <- heap_mb(gc())
-rss_peak <- status_kb("VmHWM")
-big_seconds <- stats::median(vapply(big, `[[`, numeric(1), "seconds"))
-passes <- attr(big[[1]]$value, "passes")
-cat(sprintf("out of core, n = %.0e: %.1f s, %d passes, R heap peak %.0f MB\n", n_big, big_seconds, passes, heap))
-
-# 3. mirai with 1 and 2 local daemons on the two Parquet partitions.
-mirai_time <- function(workers) {
-  mirai::daemons(workers)
-  on.exit(mirai::daemons(0))
-  time_it(dml_run(as.list(parquet), config, backend = "mirai"))$seconds
+if ("duckdb" %in% parts) {
+  invisible(gc(reset = TRUE))
+  rss_before <- status_kb("VmRSS")
+  peak_reset <- reset_peak()
+  big <- lapply(seq_len(reps), function(r) time_it(dml_run(path, config, backend = "duckdb", table = "customers")))
+  heap <- heap_mb(gc())
+  rss_peak <- status_kb("VmHWM")
+  big_seconds <- stats::median(vapply(big, `[[`, numeric(1), "seconds"))
+  passes <- attr(big[[1]]$value, "passes")
+  cat(sprintf("out of core, n = %.0e: %.1f s, %d passes, R heap peak %.0f MB\n", n_big, big_seconds, passes, heap))
 }
-one <- stats::median(replicate(reps, mirai_time(1L)))
-two <- stats::median(replicate(reps, mirai_time(2L)))
+
+# 3. mirai with 1 and 2 local daemons on the two Parquet partitions (one DuckDB thread each).
+if ("mirai" %in% parts) {
+  mirai_time <- function(workers) {
+    mirai::daemons(workers)
+    on.exit(mirai::daemons(0))
+    time_it(dml_run(as.list(parquet), config, backend = "mirai"))$seconds
+  }
+  one <- stats::median(replicate(reps, mirai_time(1L)))
+  two <- stats::median(replicate(reps, mirai_time(2L)))
+}
 
 per_row_mem <- mem_seconds / n_mem
 per_row_big <- big_seconds / n_big
@@ -114,5 +124,5 @@ lines <- c(
           n_mirai, one, two, one / two),
   sprintf("estimates equal: max |duckdb - memory| on the shared rows is checked by the tests (1e-8)"))
 cat(lines, sep = "\n")
-out <- file.path("inst", "benchmarks", "results", sprintf("bench_scale_%s.txt", Sys.Date()))
+out <- file.path("inst", "benchmarks", "results", sprintf("bench_scale_%s_%s.txt", gsub(",", "-", Sys.getenv("BENCH_PARTS", "all")), Sys.Date()))
 if (dir.exists(dirname(out))) writeLines(lines, out)
