@@ -161,11 +161,12 @@ mirai_reducer <- function(table, plan) {
   worker_plan <- plan
   worker_plan$num_threads <- 1L
   chunk_rows <- table$chunk_rows
+  table_name <- table$table
   reduce <- function(pass) {
     tasks <- lapply(partitions, function(part) {
       mirai::mirai(reduce_partition(part, plan, pass, chunk_rows, table_name),
                    reduce_partition = reduce_partition, part = part, plan = worker_plan,
-                   pass = pass, chunk_rows = chunk_rows, table_name = table$table)
+                   pass = pass, chunk_rows = chunk_rows, table_name = table_name)
     })
     total <- NULL
     for (task in tasks) {
