@@ -230,6 +230,19 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
             "robustness values outside [0, 1] or rva > rv")
     }
   }
+  if (!estimate && inherits(fit, "dml_plr") && fit$score == "partialling out" && all(is.finite(theta)) &&
+      fit$spec$treatment_type == "binary" && !is.null(fit$nuisances$l)) {
+    ci <- step("update(ipw = ATT)", stats::update(fit, ipw = "ATT", trim = 0.01, rescale = TRUE), continue = TRUE)
+    if (!fz_failed(ci)) {
+      tab <- step("tidy(vcov = HC*)", fastdml::tidy(ci, vcov = c("const", "HC0", "HC1", "HC2", "HC3")), continue = TRUE)
+      if (!fz_failed(tab) && is.finite(ci$se) && is.na(ci$n_clusters) && ci$n_rep == 1L) {
+        se <- stats::setNames(tab$std.error, tab$vcov)
+        check(fz_close(se[["HC0"]], ci$se, 1e-8), "CI-DML: tidy(vcov = 'HC0') differs from the fit's SE")
+        check(all(is.finite(se)) && se[["HC0"]] <= se[["HC2"]] * (1 + 1e-10) && se[["HC2"]] <= se[["HC3"]] * (1 + 1e-10),
+              "CI-DML: HC0 <= HC2 <= HC3 violated")
+      }
+    }
+  }
   if (!estimate && all(is.finite(theta))) {
     bs <- step("bootstrap_cluster", fastdml::bootstrap_cluster(fit, B = 20L, seed = 1L), continue = TRUE)
     if (!fz_failed(bs)) {
