@@ -71,14 +71,46 @@ if (!have("xgboost")) {
     install.packages(archive, repos = NULL, type = "source")
   }
 }
-# Scale-out back ends: DuckDB needs CRAN's DBI (>= 1.2; Debian's 1.1.3 fails at load after the
-# whole build), so DBI first; mirai (and its nanonext) from CRAN.
-if (!have("DBI") || utils::packageVersion("DBI") < "1.2.0") install.packages("DBI", Ncpus = 2L)
-if (!have("mirai")) install.packages("mirai", Ncpus = 2L)
-# duckdb's dbplyr backend needs dbplyr >= 2.6 (Debian has 2.3), which needs a current dplyr.
-if (!have("dbplyr") || utils::packageVersion("dbplyr") < "2.6.0") install.packages(c("dplyr", "dbplyr"), Ncpus = 2L)
-if (!have("duckdb")) install.packages("duckdb", Ncpus = 2L)
-if (!have("nanoarrow")) install.packages("nanoarrow", Ncpus = 2L)   # DuckDB's streamed chunks
+# Scale-out back ends from CRAN. install.packages() does not upgrade an installed dependency
+# that is too old (Debian's DBI 1.1.3 makes duckdb fail at load after its whole build; Debian's
+# vctrs/rlang are older than current dplyr needs), so first install every dependency, however
+# deep, that is missing or below the version CRAN's packages require.
+cran_db <- utils::available.packages()
+base_pkgs <- rownames(utils::installed.packages(priority = "base"))
+visited <- new.env()
+too_old <- function(pkgs) {
+  out <- character()
+  for (pkg in setdiff(pkgs, c(base_pkgs, "R"))) {
+    if (exists(pkg, envir = visited, inherits = FALSE) || !pkg %in% rownames(cran_db)) next
+    assign(pkg, TRUE, envir = visited)
+    fields <- paste(cran_db[pkg, c("Depends", "Imports", "LinkingTo")], collapse = ",")
+    entries <- trimws(strsplit(gsub("\n", " ", fields), ",")[[1]])
+    entries <- entries[nzchar(entries) & entries != "NA"]
+    names <- sub("\\s*\\(.*", "", entries)
+    floors <- ifelse(grepl(">=", entries), sub(".*>=\\s*([^)]+)\\).*", "\\1", entries), NA)
+    for (i in seq_along(names)) {
+      if (names[i] %in% c(base_pkgs, "R")) next
+      if (!have(names[i]) || (!is.na(floors[i]) && utils::packageVersion(names[i]) < floors[i])) {
+        out <- c(out, names[i])
+      }
+    }
+    out <- c(out, too_old(names))
+  }
+  unique(out)
+}
+scale_pkgs <- c("DBI", "mirai", "dplyr", "dbplyr", "duckdb", "nanoarrow")
+wanted <- scale_pkgs[!vapply(scale_pkgs, have, logical(1))]
+if (have("DBI") && utils::packageVersion("DBI") < "1.2.0") wanted <- c(wanted, "DBI")
+# duckdb's dbplyr backend needs dbplyr >= 2.6 (Debian has 2.3)
+if (have("dbplyr") && utils::packageVersion("dbplyr") < "2.6.0") wanted <- c(wanted, "dbplyr", "dplyr")
+if (length(wanted)) {
+  upgrade <- setdiff(too_old(wanted), wanted)
+  if (length(upgrade)) install.packages(upgrade, Ncpus = 2L)
+  first <- intersect(c("DBI", "dplyr"), wanted)            # DBI before duckdb, dplyr before dbplyr
+  if (length(first)) install.packages(first, Ncpus = 2L)
+  rest <- setdiff(wanted, first)
+  if (length(rest)) install.packages(rest, Ncpus = 2L)     # duckdb: ~35-40 min source build
+}
 still <- Filter(Negate(have), c("grf", "mlr3", "mlr3learners", "sensemakr", "xgboost", "mirai", "duckdb", "nanoarrow"))
 if (length(still)) message("install-deps: could not install ", paste(still, collapse = ", "), "; their tests will skip")
 RS
