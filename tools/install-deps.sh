@@ -75,7 +75,6 @@ if (!have("xgboost")) {
 # that is too old (Debian's DBI 1.1.3 makes duckdb fail at load after its whole build; Debian's
 # vctrs/rlang are older than current dplyr needs), so first install every dependency, however
 # deep, that is missing or below the version CRAN's packages require.
-cran_db <- utils::available.packages()
 base_pkgs <- rownames(utils::installed.packages(priority = "base"))
 visited <- new.env()
 too_old <- function(pkgs) {
@@ -104,6 +103,7 @@ if (have("DBI") && utils::packageVersion("DBI") < "1.2.0") wanted <- c(wanted, "
 # duckdb's dbplyr backend needs dbplyr >= 2.6 (Debian has 2.3)
 if (have("dbplyr") && utils::packageVersion("dbplyr") < "2.6.0") wanted <- c(wanted, "dbplyr", "dplyr")
 if (length(wanted)) {
+  cran_db <- utils::available.packages()
   upgrade <- setdiff(too_old(wanted), wanted)
   if (length(upgrade)) install.packages(upgrade, Ncpus = 2L)
   first <- intersect(c("DBI", "dplyr"), wanted)            # DBI before duckdb, dplyr before dbplyr
