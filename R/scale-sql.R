@@ -117,7 +117,8 @@ sql_logistic <- function(sql, pass) {
   list(gradient = values[seq_len(q), , drop = FALSE], deviance = values[q + 1L, ])
 }
 
-# Out-of-fold predictions l_o and m_a as columns, then the sums of one residual pass per pair.
+# Out-of-fold predictions l_o and m_a as columns, then the sums of every pair in one query (and
+# the propensity histograms of each action in the rescale pass).
 sql_residuals <- function(sql, pass) {
   K <- sql$plan$n_folds
   by_fold <- function(group) {
@@ -129,12 +130,19 @@ sql_residuals <- function(sql, pass) {
              sprintf("1 / (1 + EXP(-%s)) AS m%d", vapply(n_out + seq_along(sql$d), by_fold, ""), seq_along(sql$d)))
   scored <- sprintf("(SELECT base.*, %s FROM (%s) AS base) AS scored", paste(preds, collapse = ", "),
                     sql_base(sql, pass$center, pass$scale))
-  rows <- lapply(seq_len(nrow(pass$pairs)), function(r) {
-    a <- pass$pairs$treatment_index[r]
-    o <- pass$pairs$outcome_index[r]
-    row <- unlist(sql_query(sql, sprintf("SELECT %s FROM %s", sql_pair_sums(pass, r, a, o, sql$plan$options), scored)))
-    if (pass$type == "rescale") row <- c(row, sql_histograms(sql, scored, a, pass$auc_bins))
-    row
+  pairs <- pass$pairs
+  sums <- vapply(seq_len(nrow(pairs)), function(r) {
+    exprs <- sql_pair_sums(pass, r, pairs$treatment_index[r], pairs$outcome_index[r], sql$plan$options)
+    gsub(" AS ([a-z_0-9]+)(,|$)", sprintf(" AS \\1__%d\\2", r), exprs)
+  }, "")
+  all <- unlist(sql_query(sql, sprintf("SELECT %s FROM %s", paste(sums, collapse = ", "), scored)))
+  histograms <- if (pass$type == "rescale") {
+    lapply(stats::setNames(nm = unique(pairs$treatment_index)), function(a) sql_histograms(sql, scored, a, pass$auc_bins))
+  }
+  rows <- lapply(seq_len(nrow(pairs)), function(r) {
+    row <- all[grepl(sprintf("__%d$", r), names(all))]
+    names(row) <- sub("__[0-9]+$", "", names(row))
+    c(row, histograms[[as.character(pairs$treatment_index[r])]])
   })
   list(sums = do.call(rbind, rows))
 }
