@@ -103,15 +103,15 @@ dml_plr <- function(spec, learner_outcome = lrn_boost(), learner_treatment = lrn
     fitted$defs$g <- nuisance_def(fitted$defs$l$learner, spec$y, spec$outcome)
   }
   p <- fitted$preds
-  scores <- core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score,
-                                         setup$num_threads))
+  scores <- if (ci_options$active) ci_dml_scores(spec, p, ci_options) else
+    core_call(.fastdml_plr_score(spec$y, spec$d, spec$weights, p$l, p$m, p$g, score, setup$num_threads))
   fit <- new_dml_fit("dml_plr", spec, scores, fitted,
                      list(model = "PLR", estimand = "PLR", score = score,
                           treatment_residual_share = residual_share, call = match.call(),
                           refit = refit_recipe("dml_plr", fitted, "l", "m",
                                                c(list(score = score), ci_options[1:5]), setup)),
                      setup)
-  if (ci_options$active) fit <- ci_dml_refit(fit, ci_options)
+  if (ci_options$active) fit$ci_dml <- c(ci_options, list(retained_share = scores$retained_share))
   fit
 }
 
