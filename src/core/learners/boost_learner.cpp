@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -57,6 +58,7 @@ std::shared_ptr<const FeatureBins> FeatureBinCache::get(const DataView& data, in
   }
   FeatureBinsOptions options;
   options.max_bins = max_bins;
+  options.row_major = true;
   auto bins = std::make_shared<const FeatureBins>(data, options, runner);
   bins_[max_bins] = bins;
   return bins;
@@ -190,24 +192,34 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   std::vector<int> sample, sample_rows, leaf;
   std::vector<double> q(k);
   std::vector<std::vector<double>> gradients(k), hessians(k);
-  std::vector<bool> in_sample;
   Scores left_out;                     // fitting rows outside this round's subsample
-  std::vector<int> order, buffer;      // scratch of HistogramTree::add_leaf_values
   const int n_fit = static_cast<int>(fitting.rows.size());
   double best_loss = std::numeric_limits<double>::infinity();
   int best_round = 0, rounds = 0;
   for (int round = 0; round < options_.n_rounds; ++round) {
     runner.poll();
-    sample.clear();
+    // Bernoulli subsample of the fitting positions and its complement, written without a
+    // branch on the draw.
+    sample.resize(n_fit);
+    left_out.positions.resize(n_fit);
+    int n_in = n_fit, n_out = 0;
     if (options_.subsample < 1.0) {
+      n_in = 0;
       for (int i = 0; i < n_fit; ++i) {
-        if (random.uniform() < options_.subsample) sample.push_back(i);
+        const bool take = random.uniform() < options_.subsample;
+        sample[n_in] = i;
+        left_out.positions[n_out] = i;
+        n_in += take;
+        n_out += !take;
       }
     }
-    if (options_.subsample >= 1.0 || sample.size() < 2) {
-      sample.resize(n_fit);
-      for (int i = 0; i < n_fit; ++i) sample[i] = i;
+    if (n_in < 2) {
+      n_in = n_fit;
+      n_out = 0;
     }
+    if (n_in == n_fit) std::iota(sample.begin(), sample.end(), 0);
+    sample.resize(n_in);
+    left_out.positions.resize(n_out);
     const int n_sample = static_cast<int>(sample.size());
     sample_rows.resize(n_sample);
     for (int s = 0; s < n_sample; ++s) sample_rows[s] = fitting.rows[sample[s]];
@@ -240,16 +252,9 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
       }
     }
     if (n_sample < n_fit) {
-      in_sample.assign(n_fit, false);
-      for (int i : sample) in_sample[i] = true;
-      left_out.rows.clear();
-      left_out.positions.clear();
-      for (int i = 0; i < n_fit; ++i) {
-        if (in_sample[i]) continue;
-        left_out.rows.push_back(fitting.rows[i]);
-        left_out.positions.push_back(i);
-      }
-      left_out.raw.assign(left_out.rows.size() * k, 0.0);
+      left_out.rows.resize(n_out);
+      for (int i = 0; i < n_out; ++i) left_out.rows[i] = fitting.rows[left_out.positions[i]];
+      left_out.raw.assign(static_cast<size_t>(n_out) * k, 0.0);
     }
     for (int c = 0; c < k; ++c) {
       HistogramTree tree = grower.grow(sample_rows, gradients[c], hessians[c], features, leaf, runner);
@@ -257,12 +262,12 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         fitting.raw[static_cast<size_t>(sample[s]) * k + c] += tree.nodes[leaf[s]].value;
       }
       if (n_sample < n_fit) {
-        tree.add_leaf_values(bins, left_out.rows, left_out.raw.data(), k, c, order, buffer);
+        tree.add_leaf_values(bins, left_out.rows, left_out.raw.data(), k, c);
         for (size_t i = 0; i < left_out.rows.size(); ++i) {
           fitting.raw[static_cast<size_t>(left_out.positions[i]) * k + c] += left_out.raw[i * k + c];
         }
       }
-      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c, order, buffer);
+      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c);
       trees.push_back(std::move(tree));
     }
     rounds = round + 1;
@@ -282,7 +287,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   for (size_t i = 0; i < predict.size(); ++i) std::copy(init.begin(), init.end(), raw.begin() + i * k);
   for (int t = 0; t < kept; ++t) {
     for (int c = 0; c < k; ++c) {
-      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c, order, buffer);
+      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c);
     }
   }
   for (size_t i = 0; i < predict.size(); ++i) {

@@ -15,6 +15,21 @@ namespace {
 constexpr int kRowsForThreadedHistogram = 8192;
 constexpr int kFeatureBlock = TreeGrower::kFeatureBlock;
 
+// Where a split sends a bin, without a branch on the data: value bins 1..bin go left, and the
+// missing bin 0 is read as 0 (left) or 255 (right; split bins are at most 254). The partitions
+// below write every position to both outputs and advance one of them, which costs less than a
+// mispredicted branch per row and level.
+class Router {
+ public:
+  Router(int bin, bool missing_left) : bin_(bin), missing_(missing_left ? 0 : 255) {}
+  explicit Router(const TreeNode& node) : Router(node.bin, node.missing_left) {}
+  bool left(int b) const { return (b == 0 ? missing_ : b) <= bin_; }
+
+ private:
+  int bin_;
+  int missing_;
+};
+
 }  // namespace
 
 int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
@@ -22,43 +37,58 @@ int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
   while (nodes[node].feature >= 0) {
     const TreeNode& split = nodes[node];
     const int b = bins.column(split.feature)[row];
-    const bool left = b == 0 ? split.missing_left : b <= split.bin;
-    node = left ? split.left : split.right;
+    node = Router(split).left(b) ? split.left : split.right;
   }
   return node;
 }
 
 void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows,
-                                    double* out, int stride, int offset, std::vector<int>& order,
-                                    std::vector<int>& buffer) const {
-  const int m = static_cast<int>(rows.size());
-  order.resize(m);
-  buffer.resize(m);
-  std::iota(order.begin(), order.end(), 0);
-  std::vector<int> begin(nodes.size(), 0), end(nodes.size(), m);
+                                    double* out, int stride, int offset) const {
+  if (!bins.has_rows()) throw std::invalid_argument("HistogramTree: row-major bins are needed");
+  // The tree as a table in which a leaf routes every bin to itself (feature 0, bin 255, both
+  // children the leaf), so that every row takes exactly `depth` steps, each a select.
+  struct Step {
+    int feature;
+    int bin;
+    int missing;
+    int child[2];
+  };
+  std::vector<Step> steps(nodes.size());
+  std::vector<int> depth(nodes.size(), 0);
+  int max_depth = 0;
   for (size_t node = 0; node < nodes.size(); ++node) {
     const TreeNode& split = nodes[node];
+    const int self = static_cast<int>(node);
     if (split.feature < 0) {
-      for (int i = begin[node]; i < end[node]; ++i) {
-        out[static_cast<size_t>(order[i]) * stride + offset] += split.value;
-      }
+      steps[node] = {0, 255, 0, {self, self}};
       continue;
     }
-    const std::uint8_t* column = bins.column(split.feature);
-    int n_left = 0, n_right = 0;
-    for (int i = begin[node]; i < end[node]; ++i) {
-      const int position = order[i];
-      const int b = column[rows[position]];
-      if (b == 0 ? split.missing_left : b <= split.bin) {
-        order[begin[node] + n_left++] = position;
-      } else {
-        buffer[n_right++] = position;
+    steps[node] = {split.feature, split.bin, split.missing_left ? 0 : 255, {split.left, split.right}};
+    depth[split.left] = depth[split.right] = depth[node] + 1;
+    max_depth = std::max(max_depth, depth[node] + 1);
+  }
+  const int p = bins.p();
+  const std::uint8_t* row_bins = bins.row(0);
+  const int m = static_cast<int>(rows.size());
+  // Rows go down in blocks, one level at a time for the whole block, so that the steps of
+  // different rows are independent work for the CPU.
+  constexpr int kBlock = 256;
+  const std::uint8_t* x[kBlock];
+  int node[kBlock];
+  for (int first = 0; first < m; first += kBlock) {
+    const int size = std::min(kBlock, m - first);
+    for (int l = 0; l < size; ++l) {
+      x[l] = row_bins + static_cast<size_t>(rows[first + l]) * p;
+      node[l] = 0;
+    }
+    for (int d = 0; d < max_depth; ++d) {
+      for (int l = 0; l < size; ++l) {
+        const Step& step = steps[node[l]];
+        const int b = x[l][step.feature];
+        node[l] = step.child[(b == 0 ? step.missing : b) > step.bin];
       }
     }
-    std::copy(buffer.begin(), buffer.begin() + n_right, order.begin() + begin[node] + n_left);
-    begin[split.left] = begin[node];
-    end[split.left] = begin[split.right] = begin[node] + n_left;
-    end[split.right] = end[node];
+    for (int l = 0; l < size; ++l) out[static_cast<size_t>(first + l) * stride + offset] += nodes[node[l]].value;
   }
 }
 
@@ -282,15 +312,15 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
     const Split& split = parent.split;
     const std::uint8_t* column = bins_.column(split.feature);
     int n_left = 0, n_right = 0;
+    const Router route(split.bin, split.missing_left);
+    int* left_out = order_.data() + parent.begin;
     for (int i = parent.begin; i < parent.end; ++i) {
       const int k = order_[i];
-      const int b = column[rows[k]];
-      const bool left = b == 0 ? split.missing_left : b <= split.bin;
-      if (left) {
-        order_[parent.begin + n_left++] = k;
-      } else {
-        scratch_[n_right++] = k;
-      }
+      const bool left = route.left(column[rows[k]]);
+      left_out[n_left] = k;
+      scratch_[n_right] = k;
+      n_left += left;
+      n_right += !left;
     }
     std::copy(scratch_.begin(), scratch_.begin() + n_right, order_.begin() + parent.begin + n_left);
 

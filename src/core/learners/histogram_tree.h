@@ -43,12 +43,10 @@ class HistogramTree {
   std::vector<TreeNode> nodes;  // nodes[0] is the root
   int leaf_of(const FeatureBins& bins, int row) const;
   double predict(const FeatureBins& bins, int row) const { return nodes[leaf_of(bins, row)].value; }
-  // Adds the leaf value of rows[i] to out[i * stride + offset] for every i, routing all rows
-  // down the tree node by node (independent loads, unlike one row's chain of nodes); `order`
-  // and `buffer` are scratch.
+  // Adds the leaf value of rows[i] to out[i * stride + offset] for every i (needs the
+  // row-major bins; every row takes the same number of steps, without branches on the data).
   void add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows, double* out,
-                       int stride, int offset, std::vector<int>& order,
-                       std::vector<int>& buffer) const;
+                       int stride, int offset) const;
 };
 
 class TreeGrower {

@@ -8,15 +8,6 @@ namespace fastdml {
 
 SeededRandom::SeededRandom(std::uint64_t seed) : state_(seed) {}
 
-std::uint64_t SeededRandom::next() {
-  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double SeededRandom::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
 std::uint32_t SeededRandom::below(std::uint32_t bound) {
   return static_cast<std::uint32_t>(((next() >> 32) * static_cast<std::uint64_t>(bound)) >> 32);
 }

@@ -14,9 +14,14 @@ namespace fastdml {
 class SeededRandom {
  public:
   explicit SeededRandom(std::uint64_t seed);
-  std::uint64_t next();
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
   // Uniform on [0, 1) with 53 random bits.
-  double uniform();
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Uniform integer in [0, bound), bound > 0 (multiply-shift; bias below 2^-32 for our sizes).
   std::uint32_t below(std::uint32_t bound);
   // `count` distinct positions of [0, size), sorted increasingly (partial Fisher-Yates).
