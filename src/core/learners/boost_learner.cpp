@@ -58,7 +58,6 @@ std::shared_ptr<const FeatureBins> FeatureBinCache::get(const DataView& data, in
   }
   FeatureBinsOptions options;
   options.max_bins = max_bins;
-  options.row_major = true;
   auto bins = std::make_shared<const FeatureBins>(data, options, runner);
   bins_[max_bins] = bins;
   return bins;
@@ -193,6 +192,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   std::vector<double> q(k);
   std::vector<std::vector<double>> gradients(k), hessians(k);
   Scores left_out;                     // fitting rows outside this round's subsample
+  std::vector<int> order, buffer;      // scratch of HistogramTree::add_leaf_values
   const int n_fit = static_cast<int>(fitting.rows.size());
   double best_loss = std::numeric_limits<double>::infinity();
   int best_round = 0, rounds = 0;
@@ -205,8 +205,10 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     int n_in = n_fit, n_out = 0;
     if (options_.subsample < 1.0) {
       n_in = 0;
+      // uniform() < subsample, as an integer comparison of the same draw
+      const auto threshold = static_cast<std::uint64_t>(std::ceil(std::ldexp(options_.subsample, 53)));
       for (int i = 0; i < n_fit; ++i) {
-        const bool take = random.uniform() < options_.subsample;
+        const bool take = (random.next() >> 11) < threshold;
         sample[n_in] = i;
         left_out.positions[n_out] = i;
         n_in += take;
@@ -254,7 +256,6 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     if (n_sample < n_fit) {
       left_out.rows.resize(n_out);
       for (int i = 0; i < n_out; ++i) left_out.rows[i] = fitting.rows[left_out.positions[i]];
-      left_out.raw.assign(static_cast<size_t>(n_out) * k, 0.0);
     }
     for (int c = 0; c < k; ++c) {
       HistogramTree tree = grower.grow(sample_rows, gradients[c], hessians[c], features, leaf, runner);
@@ -262,12 +263,9 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         fitting.raw[static_cast<size_t>(sample[s]) * k + c] += tree.nodes[leaf[s]].value;
       }
       if (n_sample < n_fit) {
-        tree.add_leaf_values(bins, left_out.rows, left_out.raw.data(), k, c);
-        for (size_t i = 0; i < left_out.rows.size(); ++i) {
-          fitting.raw[static_cast<size_t>(left_out.positions[i]) * k + c] += left_out.raw[i * k + c];
-        }
+        tree.add_leaf_values(bins, left_out.rows, fitting.raw.data(), k, c, order, buffer, left_out.positions.data());
       }
-      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c);
+      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c, order, buffer);
       trees.push_back(std::move(tree));
     }
     rounds = round + 1;
@@ -287,7 +285,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   for (size_t i = 0; i < predict.size(); ++i) std::copy(init.begin(), init.end(), raw.begin() + i * k);
   for (int t = 0; t < kept; ++t) {
     for (int c = 0; c < k; ++c) {
-      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c);
+      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c, order, buffer);
     }
   }
   for (size_t i = 0; i < predict.size(); ++i) {

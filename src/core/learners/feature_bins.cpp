@@ -61,16 +61,6 @@ FeatureBins::FeatureBins(const DataView& data, const FeatureBinsOptions& options
                    : static_cast<std::uint8_t>(1 + (std::lower_bound(t.begin(), t.end(), v) - t.begin()));
     }
   });
-  if (!options.row_major || n_ == 0 || p_ == 0) return;
-  row_bins_.resize(bins_.size());
-  constexpr int kRowBlock = 4096;
-  runner.run((n_ + kRowBlock - 1) / kRowBlock, [&](int block) {
-    const int end = std::min(n_, (block + 1) * kRowBlock);
-    for (int j = 0; j < p_; ++j) {
-      const std::uint8_t* in = bins_.data() + static_cast<size_t>(j) * n_;
-      for (int i = block * kRowBlock; i < end; ++i) row_bins_[static_cast<size_t>(i) * p_ + j] = in[i];
-    }
-  });
 }
 
 }  // namespace fastdml

@@ -4,9 +4,7 @@
 // that bin(x) = 1 + #{t : t < x}. With at most max_bins - 1 distinct values every value has its
 // own bin (thresholds at midpoints); otherwise the thresholds are quantiles of the column (of a
 // systematic subsample of sample_rows rows when n is larger), deduplicated. A split "at bin b"
-// sends value bins 1..b left, i.e. x <= t_b. With row_major, a row-major copy (p bytes per row)
-// is kept too, for routing many rows down trees (one cache line per row instead of one per
-// row and level).
+// sends value bins 1..b left, i.e. x <= t_b.
 #ifndef FASTDML_LEARNERS_FEATURE_BINS_H
 #define FASTDML_LEARNERS_FEATURE_BINS_H
 
@@ -21,7 +19,6 @@ namespace fastdml {
 struct FeatureBinsOptions {
   int max_bins = 255;         // including the missing-value bin; 3..256
   int sample_rows = 200000;   // rows used to place the quantile thresholds
-  bool row_major = false;     // also keep the row-major copy
 };
 
 class FeatureBins {
@@ -34,9 +31,6 @@ class FeatureBins {
   // Bins of column j for rows 0..n-1.
   const std::uint8_t* column(int j) const { return bins_.data() + static_cast<size_t>(j) * n_; }
   // Number of bins of column j including the missing bin 0 (value bins are 1..n_bins - 1).
-  // Bins of row i (features 0..p-1); only with the row_major option.
-  const std::uint8_t* row(int i) const { return row_bins_.data() + static_cast<size_t>(i) * p_; }
-  bool has_rows() const { return !row_bins_.empty(); }
   int n_bins(int j) const { return static_cast<int>(thresholds_[j].size()) + 2; }
   const std::vector<double>& thresholds(int j) const { return thresholds_[j]; }
 
@@ -45,7 +39,6 @@ class FeatureBins {
   int p_;
   int max_bins_;
   std::vector<std::uint8_t> bins_;
-  std::vector<std::uint8_t> row_bins_;
   std::vector<std::vector<double>> thresholds_;
 };
 

@@ -4,6 +4,8 @@
 #include "core/learners/histogram_tree.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -14,6 +16,9 @@ namespace {
 // Rows per leaf below which a histogram is built on one thread even when more are available.
 constexpr int kRowsForThreadedHistogram = 8192;
 constexpr int kFeatureBlock = TreeGrower::kFeatureBlock;
+constexpr double kMaxInt32 = 2147483647.0;
+constexpr double kMaxUint32 = 4294967295.0;
+constexpr std::int64_t kLow = 4294967296LL;  // 2^32: the packed gradient's place value
 
 // Where a split sends a bin, without a branch on the data: value bins 1..bin go left, and the
 // missing bin 0 is read as 0 (left) or 255 (right; split bins are at most 254). The partitions
@@ -43,52 +48,39 @@ int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
 }
 
 void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows,
-                                    double* out, int stride, int offset) const {
-  if (!bins.has_rows()) throw std::invalid_argument("HistogramTree: row-major bins are needed");
-  // The tree as a table in which a leaf routes every bin to itself (feature 0, bin 255, both
-  // children the leaf), so that every row takes exactly `depth` steps, each a select.
-  struct Step {
-    int feature;
-    int bin;
-    int missing;
-    int child[2];
-  };
-  std::vector<Step> steps(nodes.size());
-  std::vector<int> depth(nodes.size(), 0);
-  int max_depth = 0;
+                                    double* out, int stride, int offset,
+                                    std::vector<int>& order, std::vector<int>& buffer,
+                                    const int* slots) const {
+  const int m = static_cast<int>(rows.size());
+  order.resize(m);
+  buffer.resize(m);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> begin(nodes.size(), 0), end(nodes.size(), m);
   for (size_t node = 0; node < nodes.size(); ++node) {
     const TreeNode& split = nodes[node];
-    const int self = static_cast<int>(node);
     if (split.feature < 0) {
-      steps[node] = {0, 255, 0, {self, self}};
+      for (int i = begin[node]; i < end[node]; ++i) {
+        const size_t slot = slots == nullptr ? order[i] : slots[order[i]];
+        out[slot * stride + offset] += split.value;
+      }
       continue;
     }
-    steps[node] = {split.feature, split.bin, split.missing_left ? 0 : 255, {split.left, split.right}};
-    depth[split.left] = depth[split.right] = depth[node] + 1;
-    max_depth = std::max(max_depth, depth[node] + 1);
-  }
-  const int p = bins.p();
-  const std::uint8_t* row_bins = bins.row(0);
-  const int m = static_cast<int>(rows.size());
-  // Rows go down in blocks, one level at a time for the whole block, so that the steps of
-  // different rows are independent work for the CPU.
-  constexpr int kBlock = 256;
-  const std::uint8_t* x[kBlock];
-  int node[kBlock];
-  for (int first = 0; first < m; first += kBlock) {
-    const int size = std::min(kBlock, m - first);
-    for (int l = 0; l < size; ++l) {
-      x[l] = row_bins + static_cast<size_t>(rows[first + l]) * p;
-      node[l] = 0;
+    const std::uint8_t* column = bins.column(split.feature);
+    int n_left = 0, n_right = 0;
+    const Router route(split);
+    int* left_out = order.data() + begin[node];
+    for (int i = begin[node]; i < end[node]; ++i) {
+      const int position = order[i];
+      const bool left = route.left(column[rows[position]]);
+      left_out[n_left] = position;
+      buffer[n_right] = position;
+      n_left += left;
+      n_right += !left;
     }
-    for (int d = 0; d < max_depth; ++d) {
-      for (int l = 0; l < size; ++l) {
-        const Step& step = steps[node[l]];
-        const int b = x[l][step.feature];
-        node[l] = step.child[(b == 0 ? step.missing : b) > step.bin];
-      }
-    }
-    for (int l = 0; l < size; ++l) out[static_cast<size_t>(first + l) * stride + offset] += nodes[node[l]].value;
+    std::copy(buffer.begin(), buffer.begin() + n_right, order.begin() + begin[node] + n_left);
+    begin[split.left] = begin[node];
+    end[split.left] = begin[split.right] = begin[node] + n_left;
+    end[split.right] = end[node];
   }
 }
 
@@ -115,50 +107,72 @@ int TreeGrower::take_histogram() {
     free_histograms_.pop_back();
     return index;
   }
-  histograms_.emplace_back(total_bins_);
+  histograms_.emplace_back();
+  histograms_.back().packed.resize(total_bins_);
+  histograms_.back().counts.resize(total_bins_);
   return static_cast<int>(histograms_.size()) - 1;
 }
 
 bool TreeGrower::can_split(const Leaf& leaf) const {
-  return leaf.depth < options_.max_depth && leaf.count >= 2.0 * options_.min_child_size &&
-         leaf.h >= 2.0 * options_.min_child_weight;
+  return leaf.depth < options_.max_depth &&
+         static_cast<double>(leaf.sums.count) >= 2.0 * options_.min_child_size &&
+         hessian(leaf.sums) >= 2.0 * options_.min_child_weight;
 }
 
-void TreeGrower::build_histogram(const Leaf& leaf, std::vector<Bin>& histogram,
+void TreeGrower::quantise(const std::vector<double>& g, const std::vector<double>& h) {
+  const int m = static_cast<int>(rows_->size());
+  double g_max = 0.0, h_max = 0.0;
+  constant_hessian_ = true;
+  for (int k = 0; k < m; ++k) {
+    g_max = std::max(g_max, std::abs(g[k]));
+    h_max = std::max(h_max, h[k]);
+    constant_hessian_ = constant_hessian_ && h[k] == h[0];
+  }
+  const double rows = std::max(m, 1);
+  const double g_steps = std::floor(kMaxInt32 / rows);
+  const double h_steps = std::floor(kMaxUint32 / rows);
+  g_scale_ = g_max > 0.0 ? g_max / g_steps : 1.0;
+  h_scale_ = constant_hessian_ ? (m > 0 ? h[0] : 0.0) : (h_max > 0.0 ? h_max / h_steps : 1.0);
+  const double g_inverse = 1.0 / g_scale_, h_inverse = 1.0 / h_scale_;
+  packed_.resize(m);
+  for (int k = 0; k < m; ++k) {
+    const std::int64_t q_g = static_cast<std::int64_t>(std::floor(g[k] * g_inverse + 0.5));
+    const std::int64_t q_h =
+        constant_hessian_ ? 1 : static_cast<std::int64_t>(std::floor(h[k] * h_inverse + 0.5));
+    packed_[k] = q_g * kLow + q_h;
+  }
+}
+
+void TreeGrower::build_histogram(const Leaf& leaf, Histogram& histogram,
                                  const std::vector<int>& features, const TaskRunner& runner) {
   const int count = leaf.end - leaf.begin;
   for (int i = 0; i < count; ++i) {
     const int k = order_[leaf.begin + i];
     gathered_rows_[i] = (*rows_)[k];
-    gathered_g_[i] = (*g_)[k];
-    gathered_h_[i] = (*h_)[k];
+    gathered_packed_[i] = packed_[k];
   }
   // Features are summed kFeatureBlock at a time in one pass over the rows (independent
-  // updates for the CPU to overlap); with a constant hessian (squared error, equal weights)
-  // only g and the count are summed.
-  const double hessian = count > 0 ? gathered_h_[0] : 0.0;
+  // updates for the CPU to overlap); with a constant hessian the counts are the low words.
   auto feature_block = [&](int block) {
     const int first = block * kFeatureBlock;
     const int size = std::min(kFeatureBlock, static_cast<int>(features.size()) - first);
     const std::uint8_t* columns[kFeatureBlock];
-    Bin* bins[kFeatureBlock];
+    std::int64_t* packed[kFeatureBlock];
+    std::int32_t* counts[kFeatureBlock];
     for (int f = 0; f < size; ++f) {
       const int j = features[first + f];
       columns[f] = bins_.column(j);
-      bins[f] = histogram.data() + offset_[j];
-      std::fill(bins[f], bins[f] + bins_.n_bins(j), Bin());
+      packed[f] = histogram.packed.data() + offset_[j];
+      counts[f] = histogram.counts.data() + offset_[j];
+      std::fill(packed[f], packed[f] + bins_.n_bins(j), 0);
+      if (!constant_hessian_) std::fill(counts[f], counts[f] + bins_.n_bins(j), 0);
     }
     if (size == kFeatureBlock && constant_hessian_) {
-      accumulate_block<true>(columns, bins, count);
+      accumulate_block<true>(columns, packed, counts, count);
     } else if (size == kFeatureBlock) {
-      accumulate_block<false>(columns, bins, count);
+      accumulate_block<false>(columns, packed, counts, count);
     } else {
-      for (int f = 0; f < size; ++f) accumulate_one(columns[f], bins[f], count, constant_hessian_);
-    }
-    if (!constant_hessian_) return;
-    for (int f = 0; f < size; ++f) {
-      const int n_bins = bins_.n_bins(features[first + f]);
-      for (int b = 0; b < n_bins; ++b) bins[f][b].h = bins[f][b].count * hessian;
+      for (int f = 0; f < size; ++f) accumulate_one(columns[f], packed[f], counts[f], count);
     }
   };
   const int n_blocks = (static_cast<int>(features.size()) + kFeatureBlock - 1) / kFeatureBlock;
@@ -170,86 +184,130 @@ void TreeGrower::build_histogram(const Leaf& leaf, std::vector<Bin>& histogram,
 }
 
 template <bool kConstantHessian>
-void TreeGrower::accumulate_block(const std::uint8_t* const* columns, Bin* const* bins,
-                                  int count) const {
+void TreeGrower::accumulate_block(const std::uint8_t* const* columns, std::int64_t* const* packed,
+                                  std::int32_t* const* counts, int count) const {
   const int* rows = gathered_rows_.data();
-  const double* g = gathered_g_.data();
-  const double* h = gathered_h_.data();
-  const std::uint8_t *c0 = columns[0], *c1 = columns[1], *c2 = columns[2], *c3 = columns[3];
-  Bin *b0 = bins[0], *b1 = bins[1], *b2 = bins[2], *b3 = bins[3];
+  const std::int64_t* values = gathered_packed_.data();
+  // Pointers in locals: a store into a histogram could otherwise be assumed to change the
+  // pointer arrays, which would then be reloaded for every row.
+  const std::uint8_t *const c0 = columns[0], *const c1 = columns[1], *const c2 = columns[2],
+                           *const c3 = columns[3];
+  std::int64_t *const s0 = packed[0], *const s1 = packed[1], *const s2 = packed[2],
+                      *const s3 = packed[3];
+  std::int32_t *const n0 = counts[0], *const n1 = counts[1], *const n2 = counts[2],
+                      *const n3 = counts[3];
   for (int i = 0; i < count; ++i) {
     const int r = rows[i];
-    const double gi = g[i];
-    Bin& x0 = b0[c0[r]];
-    Bin& x1 = b1[c1[r]];
-    Bin& x2 = b2[c2[r]];
-    Bin& x3 = b3[c3[r]];
-    x0.g += gi;
-    x1.g += gi;
-    x2.g += gi;
-    x3.g += gi;
-    x0.count += 1.0;
-    x1.count += 1.0;
-    x2.count += 1.0;
-    x3.count += 1.0;
+    const std::int64_t value = values[i];
+    const int b0 = c0[r], b1 = c1[r], b2 = c2[r], b3 = c3[r];
+    s0[b0] += value;
+    s1[b1] += value;
+    s2[b2] += value;
+    s3[b3] += value;
     if (!kConstantHessian) {
-      const double hi = h[i];
-      x0.h += hi;
-      x1.h += hi;
-      x2.h += hi;
-      x3.h += hi;
+      n0[b0] += 1;
+      n1[b1] += 1;
+      n2[b2] += 1;
+      n3[b3] += 1;
     }
   }
 }
 
-void TreeGrower::accumulate_one(const std::uint8_t* column, Bin* bins, int count,
-                                bool constant_hessian) const {
+void TreeGrower::accumulate_one(const std::uint8_t* column, std::int64_t* packed,
+                                std::int32_t* counts, int count) const {
   const int* rows = gathered_rows_.data();
-  const double* g = gathered_g_.data();
-  const double* h = gathered_h_.data();
+  const std::int64_t* values = gathered_packed_.data();
   for (int i = 0; i < count; ++i) {
-    Bin& bin = bins[column[rows[i]]];
-    bin.g += g[i];
-    bin.count += 1.0;
-    if (!constant_hessian) bin.h += h[i];
+    const int b = column[rows[i]];
+    packed[b] += values[i];
+    if (!constant_hessian_) counts[b] += 1;
   }
 }
 
-TreeGrower::Split TreeGrower::best_split(const Leaf& leaf, const std::vector<Bin>& histogram,
-                                         const std::vector<int>& features) const {
+TreeGrower::Split TreeGrower::best_split(const Leaf& leaf, const Histogram& histogram,
+                                         const std::vector<int>& features) {
   const double lambda = options_.lambda;
-  const double parent = leaf.g * leaf.g / (leaf.h + lambda);
+  const double min_size = options_.min_child_size, min_weight = options_.min_child_weight;
+  const double g_total = gradient(leaf.sums), h_total = hessian(leaf.sums);
+  const double c_total = static_cast<double>(leaf.sums.count);
+  const double parent = g_total * g_total / (h_total + lambda);
   Split best;
   best.gain = 1e-12 * parent;
-  auto consider = [&](int j, int b, bool missing_left, double gl, double hl, double cl) {
-    const double gr = leaf.g - gl, hr = leaf.h - hl, cr = leaf.count - cl;
-    if (cl < options_.min_child_size || cr < options_.min_child_size) return;
-    if (hl < options_.min_child_weight || hr < options_.min_child_weight) return;
-    const double gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent;
-    if (gain > best.gain) {
-      best.feature = j;
-      best.bin = b;
-      best.missing_left = missing_left;
-      best.gain = gain;
-      best.g_left = gl;
-      best.h_left = hl;
-      best.count_left = cl;
-    }
-  };
+  // Per feature: the left sums of every candidate bin (as doubles, exact integers times the
+  // steps), then the gains of all candidates in one loop without branches (vectorised), then
+  // the first strictly best admissible one in the order bins 1.., missing left before missing
+  // right. An empty bin repeats the previous candidate, which is then not strictly better.
   for (int j : features) {
-    const Bin* bins = histogram.data() + offset_[j];
-    const Bin& missing = bins[0];
-    double gl = 0.0, hl = 0.0, cl = 0.0;
-    for (int b = 1; b <= bins_.n_bins(j) - 2; ++b) {
-      // An empty bin repeats the previous candidate (not strictly better): skip it.
-      if (bins[b].count == 0.0) continue;
-      gl += bins[b].g;
-      hl += bins[b].h;
-      cl += bins[b].count;
-      if (missing.count > 0.0) {
-        consider(j, b, true, gl + missing.g, hl + missing.h, cl + missing.count);
+    const int n_candidates = bins_.n_bins(j) - 2;
+    if (n_candidates < 1) continue;
+    const Sums missing = bin_sums(histogram, offset_[j]);
+    const int sides = missing.count > 0 ? 2 : 1;
+    candidate_sums_.resize(static_cast<size_t>(n_candidates) * 3);
+    candidate_gains_.resize(static_cast<size_t>(n_candidates) * 2);
+    double* gl = candidate_sums_.data();
+    double* hl = gl + n_candidates;
+    double* cl = hl + n_candidates;
+    Sums left;
+    for (int b = 0; b < n_candidates; ++b) {
+      const Sums bin = bin_sums(histogram, offset_[j] + b + 1);
+      left.g += bin.g;
+      left.h += bin.h;
+      left.count += bin.count;
+      gl[b] = gradient(left);
+      hl[b] = hessian(left);
+      cl[b] = static_cast<double>(left.count);
+    }
+    for (int side = 0; side < sides; ++side) {
+      // side 0: missing rows right; side 1: missing rows left.
+      const double gm = side ? gradient(missing) : 0.0, hm = side ? hessian(missing) : 0.0;
+      double* gain = candidate_gains_.data() + static_cast<size_t>(side) * n_candidates;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+      for (int b = 0; b < n_candidates; ++b) {
+        const double g_left = gl[b] + gm, h_left = hl[b] + hm;
+        const double g_right = g_total - g_left, h_right = h_total - h_left;
+        gain[b] = g_left * g_left / (h_left + lambda) + g_right * g_right / (h_right + lambda) -
+                  parent;
       }
-      consider(j, b, false, gl, hl, cl);
+    }
+    auto admissible = [&](int b, bool missing_left) {
+      const double c_left = cl[b] + (missing_left ? static_cast<double>(missing.count) : 0.0);
+      const double h_left = hl[b] + (missing_left ? hessian(missing) : 0.0);
+      return c_left >= min_size && c_total - c_left >= min_size && h_left >= min_weight &&
+             h_total - h_left >= min_weight;
+    };
+    const double* gain_right = candidate_gains_.data();
+    const double* gain_left = gain_right + n_candidates;
+    int chosen = -1;
+    bool chosen_left = false;
+    for (int b = 0; b < n_candidates; ++b) {
+      if (sides == 2 && gain_left[b] > best.gain && admissible(b, true)) {
+        best.gain = gain_left[b];
+        chosen = b;
+        chosen_left = true;
+      }
+      if (gain_right[b] > best.gain && admissible(b, false)) {
+        best.gain = gain_right[b];
+        chosen = b;
+        chosen_left = false;
+      }
+    }
+    if (chosen < 0) continue;
+    best.feature = j;
+    best.bin = chosen + 1;
+    best.missing_left = chosen_left;
+    best.left = {0, 0, 0};
+    for (int b = 0; b <= chosen; ++b) {
+      const Sums bin = bin_sums(histogram, offset_[j] + b + 1);
+      best.left.g += bin.g;
+      best.left.h += bin.h;
+      best.left.count += bin.count;
+    }
+    if (chosen_left) {
+      best.left.g += missing.g;
+      best.left.h += missing.h;
+      best.left.count += missing.count;
     }
   }
   return best;
@@ -263,14 +321,12 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
     throw std::invalid_argument("TreeGrower: one gradient and hessian per row is needed");
   }
   rows_ = &rows;
-  g_ = &g;
-  h_ = &h;
+  quantise(g, h);
   order_.resize(m);
   std::iota(order_.begin(), order_.end(), 0);
   scratch_.resize(m);
   gathered_rows_.resize(m);
-  gathered_g_.resize(m);
-  gathered_h_.resize(m);
+  gathered_packed_.resize(m);
   free_histograms_.clear();
   for (int i = static_cast<int>(histograms_.size()) - 1; i >= 0; --i) free_histograms_.push_back(i);
 
@@ -281,12 +337,11 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
   Leaf& root = leaves[0];
   root.end = m;
   for (int k = 0; k < m; ++k) {
-    root.g += g[k];
-    root.h += h[k];
+    const std::int64_t low = static_cast<std::int64_t>(static_cast<std::uint64_t>(packed_[k]) & 0xFFFFFFFFULL);
+    root.sums.g += (packed_[k] - low) / kLow;
+    root.sums.h += constant_hessian_ ? 0 : low;
   }
-  root.count = m;
-  constant_hessian_ = true;
-  for (int k = 1; k < m && constant_hessian_; ++k) constant_hessian_ = h[k] == h[0];
+  root.sums.count = m;
   auto search = [&](Leaf& node) {
     if (node.histogram >= 0) node.split = best_split(node, histograms_[node.histogram], features);
     if (node.split.feature < 0 && node.histogram >= 0) {
@@ -338,25 +393,21 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
     left.end = right.begin = parent.begin + n_left;
     right.end = parent.end;
     left.depth = right.depth = parent.depth + 1;
-    left.g = split.g_left;
-    left.h = split.h_left;
-    left.count = split.count_left;
-    right.g = parent.g - split.g_left;
-    right.h = parent.h - split.h_left;
-    right.count = parent.count - split.count_left;
+    left.sums = split.left;
+    right.sums = {parent.sums.g - split.left.g, parent.sums.h - split.left.h,
+                  parent.sums.count - split.left.count};
     if (can_split(left) || can_split(right)) {
-      Leaf& smaller = left.count <= right.count ? left : right;
-      Leaf& larger = left.count <= right.count ? right : left;
+      Leaf& smaller = left.sums.count <= right.sums.count ? left : right;
+      Leaf& larger = left.sums.count <= right.sums.count ? right : left;
       smaller.histogram = take_histogram();
       build_histogram(smaller, histograms_[smaller.histogram], features, runner);
       larger.histogram = parent.histogram;
-      std::vector<Bin>& big = histograms_[larger.histogram];
-      const std::vector<Bin>& small = histograms_[smaller.histogram];
+      Histogram& big = histograms_[larger.histogram];
+      const Histogram& small = histograms_[smaller.histogram];
       for (int j : features) {
         for (int b = offset_[j]; b < offset_[j] + bins_.n_bins(j); ++b) {
-          big[b].g -= small[b].g;
-          big[b].h -= small[b].h;
-          big[b].count -= small[b].count;
+          big.packed[b] -= small.packed[b];
+          if (!constant_hessian_) big.counts[b] -= small.counts[b];
         }
       }
       for (Leaf* child : {&left, &right}) {
@@ -380,8 +431,14 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (!active[i]) continue;
     const Leaf& done = leaves[i];
-    tree.nodes[done.node].value = -options_.learning_rate * done.g / (done.h + options_.lambda);
-    for (int p = done.begin; p < done.end; ++p) leaf[order_[p]] = done.node;
+    double g_sum = 0.0, h_sum = 0.0;
+    for (int p = done.begin; p < done.end; ++p) {
+      const int k = order_[p];
+      g_sum += g[k];
+      h_sum += h[k];
+      leaf[k] = done.node;
+    }
+    tree.nodes[done.node].value = -options_.learning_rate * g_sum / (h_sum + options_.lambda);
   }
   return tree;
 }

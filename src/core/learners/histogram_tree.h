@@ -8,11 +8,15 @@
 // hessian and the gain exceeds 1e-12 G^2 / (H + lambda). Leaves are split best-first (largest
 // gain; ties to the earlier leaf, the earlier feature and bin) up to max_depth and max_leaves.
 // Only the smaller child's histogram is built from its rows; the larger one's is the parent's
-// minus it (with a constant hessian, as for squared error with equal weights, hessian sums are
-// count * h instead of sums). A leaf's value is -learning_rate * G / (H + lambda).
+// minus it. The split search works on integer histograms: g is rounded to the nearest multiple
+// of s_g = max|g| / floor((2^31 - 1) / m) for m fitting rows (h likewise, with 2^32 - 1; with a
+// constant hessian, as for squared error with equal weights, H = count * h), so that every sum
+// is exact and a bin's (g, h) is one 64-bit addition, q_g * 2^32 + q_h. A leaf's value uses the
+// exact sums of its rows: -learning_rate * G / (H + lambda).
 #ifndef FASTDML_LEARNERS_HISTOGRAM_TREE_H
 #define FASTDML_LEARNERS_HISTOGRAM_TREE_H
 
+#include <cstdint>
 #include <vector>
 
 #include "core/learners/feature_bins.h"
@@ -43,10 +47,12 @@ class HistogramTree {
   std::vector<TreeNode> nodes;  // nodes[0] is the root
   int leaf_of(const FeatureBins& bins, int row) const;
   double predict(const FeatureBins& bins, int row) const { return nodes[leaf_of(bins, row)].value; }
-  // Adds the leaf value of rows[i] to out[i * stride + offset] for every i (needs the
-  // row-major bins; every row takes the same number of steps, without branches on the data).
+  // Adds the leaf value of rows[i] to out[s_i * stride + offset] for every i, s_i = slots[i]
+  // (or i without slots), routing all rows down the tree node by node (independent loads,
+  // unlike one row's chain of nodes; branch-free partitions); `order` and `buffer` are scratch.
   void add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows, double* out,
-                       int stride, int offset) const;
+                       int stride, int offset, std::vector<int>& order, std::vector<int>& buffer,
+                       const int* slots = nullptr) const;
 };
 
 class TreeGrower {
@@ -61,34 +67,57 @@ class TreeGrower {
                      std::vector<int>& leaf, const TaskRunner& runner);
 
  private:
-  struct Bin {
-    double g = 0.0;
-    double h = 0.0;
-    double count = 0.0;
+  // Integer sums over a set of rows: quantised gradients, quantised hessians (unused with a
+  // constant hessian) and the number of rows.
+  struct Sums {
+    long long g = 0, h = 0, count = 0;
+  };
+  // Per bin: the packed sum q_g * 2^32 + (q_h, or 1 with a constant hessian), and the row
+  // counts (only kept when the hessian is not constant).
+  struct Histogram {
+    std::vector<std::int64_t> packed;
+    std::vector<std::int32_t> counts;
   };
   struct Split {
     int feature = -1;
     int bin = 0;
     bool missing_left = false;
     double gain = 0.0;
-    double g_left = 0.0, h_left = 0.0, count_left = 0.0;
+    Sums left;
   };
   struct Leaf {
     int node = 0;
     int begin = 0, end = 0;  // range of the partition
     int depth = 0;
-    double g = 0.0, h = 0.0, count = 0.0;
+    Sums sums;
     int histogram = -1;      // index into histograms_, -1 = none
     Split split;
   };
 
-  void build_histogram(const Leaf& leaf, std::vector<Bin>& histogram,
-                       const std::vector<int>& features, const TaskRunner& runner);
-  Split best_split(const Leaf& leaf, const std::vector<Bin>& histogram,
-                   const std::vector<int>& features) const;
+  void quantise(const std::vector<double>& g, const std::vector<double>& h);
+  Sums bin_sums(const Histogram& histogram, int slot) const {
+    const std::int64_t packed = histogram.packed[slot];
+    const std::int64_t low =
+        static_cast<std::int64_t>(static_cast<std::uint64_t>(packed) & 0xFFFFFFFFULL);
+    Sums sums;
+    sums.g = (packed - low) / (std::int64_t(1) << 32);
+    sums.h = constant_hessian_ ? 0 : low;
+    sums.count = constant_hessian_ ? low : histogram.counts[slot];
+    return sums;
+  }
+  double gradient(const Sums& sums) const { return g_scale_ * static_cast<double>(sums.g); }
+  double hessian(const Sums& sums) const {
+    return static_cast<double>(constant_hessian_ ? sums.count : sums.h) * h_scale_;
+  }
+  void build_histogram(const Leaf& leaf, Histogram& histogram, const std::vector<int>& features,
+                       const TaskRunner& runner);
+  Split best_split(const Leaf& leaf, const Histogram& histogram,
+                   const std::vector<int>& features);
   template <bool kConstantHessian>
-  void accumulate_block(const std::uint8_t* const* columns, Bin* const* bins, int count) const;
-  void accumulate_one(const std::uint8_t* column, Bin* bins, int count, bool constant_hessian) const;
+  void accumulate_block(const std::uint8_t* const* columns, std::int64_t* const* packed,
+                        std::int32_t* const* counts, int count) const;
+  void accumulate_one(const std::uint8_t* column, std::int64_t* packed, std::int32_t* counts,
+                      int count) const;
   bool can_split(const Leaf& leaf) const;
   int take_histogram();
 
@@ -96,14 +125,16 @@ class TreeGrower {
   TreeOptions options_;
   std::vector<int> offset_;  // first histogram slot of each feature
   int total_bins_ = 0;
-  // Per-grow scratch: positions k partitioned by leaf, the gathered rows and gradients.
+  // Per-grow scratch: positions k partitioned by leaf, the packed quantised gradients of the
+  // positions, and those gathered for one leaf with its rows.
   std::vector<int> order_, scratch_, gathered_rows_;
-  std::vector<double> gathered_g_, gathered_h_;
+  std::vector<std::int64_t> packed_, gathered_packed_;
+  std::vector<double> candidate_sums_, candidate_gains_;  // best_split scratch
   const std::vector<int>* rows_ = nullptr;
-  const std::vector<double>* g_ = nullptr;
-  const std::vector<double>* h_ = nullptr;
   bool constant_hessian_ = false;  // every h equal (their sums are then count * h)
-  std::vector<std::vector<Bin>> histograms_;
+  double g_scale_ = 1.0;           // gradient of one quantisation step
+  double h_scale_ = 1.0;           // hessian of one step (or the constant hessian)
+  std::vector<Histogram> histograms_;
   std::vector<int> free_histograms_;
 };
 
