@@ -25,8 +25,12 @@
 #' without improvement (at most 500 rounds). They follow LightGBM's and scikit-learn's
 #' well-tested defaults, and work without tuning from 10^3 rows (where early stopping keeps few
 #' trees and the leaf-size limit keeps them shallow) to 10^7 rows (where the tree size limit
-#' keeps rounds cheap). On large tables `learning_rate = 0.2` about halves the time (half the
-#' rounds) for a slightly higher loss; `subsample < 1` draws rows per round.
+#' keeps rounds cheap). Rows are subsampled only in large folds: by default (`subsample =
+#' NULL`) each round uses all fitting rows of a fold with up to 10^5 of them, and a random
+#' max(30%, 10^5 rows) of larger ones (stochastic gradient boosting: on large tables it is both
+#' faster and, for regression nuisances, more accurate; on small ones it costs accuracy, see
+#' `inst/benchmarks/results/study_subsample_*.txt`). On large tables `learning_rate = 0.2` about
+#' halves the time (half the rounds) for a slightly higher loss.
 #'
 #' **Reproducibility.** Randomness (the validation split, `subsample`, `colsample`) comes from
 #' `seed`; with `seed = NULL` the fit's `seed` is used, or a seed drawn from R's random stream
@@ -43,7 +47,8 @@
 #' @param lambda L2 penalty on the leaf values.
 #' @param min_child_weight Minimum sum of hessians in a leaf.
 #' @param min_child_size Minimum number of rows in a leaf.
-#' @param subsample Share of the rows drawn (without replacement) for each round, in (0, 1].
+#' @param subsample Share of the fitting rows drawn for each round (each row independently), in
+#'   (0, 1], or `NULL` (the default) for min(1, max(0.3, 10^5 / fitting rows)) in each fold.
 #' @param colsample Share of the covariates drawn for each tree, in (0, 1].
 #' @param early_stopping_rounds Rounds without improvement of the validation loss before
 #'   stopping; 0 turns early stopping off (all `n_rounds` rounds are used).
@@ -63,7 +68,7 @@
 lrn_boost <- function(objective = c("auto", "regression", "binary", "multiclass"),
                       n_rounds = 500L, learning_rate = 0.1, max_depth = 6L, max_leaves = 31L,
                       lambda = 1, min_child_weight = 1e-3, min_child_size = 20L,
-                      subsample = 1, colsample = 1, early_stopping_rounds = 10L,
+                      subsample = NULL, colsample = 1, early_stopping_rounds = 10L,
                       validation_fraction = 0.1, max_bins = 255L, seed = NULL) {
   objective <- arg_match(objective, c("auto", "regression", "binary", "multiclass"), "objective")
   check_count(n_rounds, "n_rounds", 1L)
@@ -74,7 +79,7 @@ lrn_boost <- function(objective = c("auto", "regression", "binary", "multiclass"
   check_number(lambda, "lambda", 0, Inf, open = c(FALSE, TRUE))
   check_number(min_child_weight, "min_child_weight", 0, Inf, open = c(FALSE, TRUE))
   check_count(min_child_size, "min_child_size", 1L)
-  check_number(subsample, "subsample", 0, 1, open = c(TRUE, FALSE))
+  if (!is.null(subsample)) check_number(subsample, "subsample", 0, 1, open = c(TRUE, FALSE))
   check_number(colsample, "colsample", 0, 1, open = c(TRUE, FALSE))
   check_count(early_stopping_rounds, "early_stopping_rounds", 0L)
   check_number(validation_fraction, "validation_fraction", 0, 0.5, open = FALSE)
@@ -85,7 +90,8 @@ lrn_boost <- function(objective = c("auto", "regression", "binary", "multiclass"
                  learning_rate = as.double(learning_rate), max_depth = as.integer(max_depth),
                  max_leaves = as.integer(max_leaves), lambda = as.double(lambda),
                  min_child_weight = as.double(min_child_weight),
-                 min_child_size = as.integer(min_child_size), subsample = as.double(subsample),
+                 min_child_size = as.integer(min_child_size),
+                 subsample = if (is.null(subsample)) 0 else as.double(subsample),
                  colsample = as.double(colsample),
                  early_stopping_rounds = as.integer(early_stopping_rounds),
                  validation_fraction = as.double(validation_fraction),

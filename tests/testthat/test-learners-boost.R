@@ -128,6 +128,29 @@ test_that("boosting fits are bit-identical for 1 and 2 threads and reproducible 
   expect_identical(coef(a), coef(b))
 })
 
+test_that("the default subsample is all rows up to 1e5 fitting rows, max(30%, 1e5 rows) above", {
+  # small fold: the default equals subsample = 1 exactly
+  dat <- boost_data(n = 400, seed = 8)
+  train <- 1:300
+  expect_identical(core_boost(dat$X, dat$y, train, n_rounds = 5L)$pred,
+                   core_boost(dat$X, dat$y, train, n_rounds = 5L, subsample = 1)$pred)
+  # large folds: the default draws with the share 1e5 / fitting rows, floored at 0.3 (the same
+  # draws as that explicit share, so the same fit)
+  set.seed(9)
+  n <- 400000
+  X <- matrix(rnorm(n * 2), n, 2)
+  y <- X[, 1] + rnorm(n)
+  for (m in c(150000, n)) {  # shares 1e5 / 135000 and 0.3
+    rows <- seq_len(m)
+    fit_rows <- length(rows) - floor(0.1 * length(rows))
+    share <- min(1, max(0.3, 1e5 / fit_rows))
+    auto <- core_boost(X, y, rows, n_rounds = 3L, max_depth = 2L)$pred
+    expect_identical(auto, core_boost(X, y, rows, n_rounds = 3L, max_depth = 2L, subsample = share)$pred)
+    expect_false(identical(auto, core_boost(X, y, rows, n_rounds = 3L, max_depth = 2L, subsample = 1)$pred))
+  }
+  expect_error(lrn_boost(subsample = 0), class = "fastdml_error_argument")
+})
+
 test_that("early stopping adapts the rounds per fold and reports them", {
   set.seed(6)
   n <- 800

@@ -37,11 +37,13 @@ void softmax(const double* f, int k, double* q) {
 }
 
 // Raw scores (K per row, row-major) of a set of rows (and, for a subset, their positions in
-// the full set).
+// the full set), with the rows' targets (K per row) and weights gathered once, contiguously.
 struct Scores {
   std::vector<int> rows;
   std::vector<double> raw;
   std::vector<int> positions;
+  std::vector<double> target;
+  std::vector<double> weight;
 };
 
 }  // namespace
@@ -66,9 +68,9 @@ std::shared_ptr<const FeatureBins> FeatureBinCache::get(const DataView& data, in
 BoostLearner::BoostLearner(const BoostOptions& options, std::shared_ptr<FeatureBinCache> cache)
     : options_(options), cache_(std::move(cache)) {
   if (options_.n_rounds < 1) throw std::invalid_argument("BoostLearner: n_rounds must be >= 1");
-  if (!(options_.subsample > 0.0 && options_.subsample <= 1.0) ||
+  if (!(options_.subsample >= 0.0 && options_.subsample <= 1.0) ||
       !(options_.colsample > 0.0 && options_.colsample <= 1.0)) {
-    throw std::invalid_argument("BoostLearner: subsample and colsample must be in (0, 1]");
+    throw std::invalid_argument("BoostLearner: subsample must be in [0, 1], colsample in (0, 1]");
   }
   if (options_.early_stopping_rounds < 0 ||
       !(options_.validation_fraction >= 0.0 && options_.validation_fraction < 1.0)) {
@@ -154,9 +156,15 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     }
   }
   for (Scores* scores : {&fitting, &validation}) {
-    scores->raw.resize(scores->rows.size() * k);
-    for (size_t i = 0; i < scores->rows.size(); ++i) {
+    const size_t size = scores->rows.size();
+    scores->raw.resize(size * k);
+    scores->target.resize(size * k);
+    scores->weight.resize(size);
+    for (size_t i = 0; i < size; ++i) {
       std::copy(init.begin(), init.end(), scores->raw.begin() + i * k);
+      const int r = scores->rows[i];
+      for (int c = 0; c < k; ++c) scores->target[i * k + c] = targets[c][r];
+      scores->weight[i] = weight(r);
     }
   }
 
@@ -164,22 +172,22 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     double total = 0.0, mass = 0.0;
     std::vector<double> q(k);
     for (size_t i = 0; i < scores.rows.size(); ++i) {
-      const int r = scores.rows[i];
       const double* f = scores.raw.data() + i * k;
+      const double* y = scores.target.data() + i * k;
       double value = 0.0;
       if (objective == BoostObjective::kSquaredError) {
-        value = (targets[0][r] - f[0]) * (targets[0][r] - f[0]);
+        value = (y[0] - f[0]) * (y[0] - f[0]);
       } else if (objective == BoostObjective::kLogistic) {
-        value = softplus(f[0]) - targets[0][r] * f[0];
+        value = softplus(f[0]) - y[0] * f[0];
       } else {
         const double top = *std::max_element(f, f + k);
         double total_exp = 0.0;
         for (int c = 0; c < k; ++c) total_exp += std::exp(f[c] - top);
         value = top + std::log(total_exp);
-        for (int c = 0; c < k; ++c) value -= targets[c][r] * f[c];
+        for (int c = 0; c < k; ++c) value -= y[c] * f[c];
       }
-      total += weight(r) * value;
-      mass += weight(r);
+      total += scores.weight[i] * value;
+      mass += scores.weight[i];
     }
     return total / mass;
   };
@@ -194,6 +202,11 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   Scores left_out;                     // fitting rows outside this round's subsample
   std::vector<int> order, buffer;      // scratch of HistogramTree::add_leaf_values
   const int n_fit = static_cast<int>(fitting.rows.size());
+  const double subsample =
+      options_.subsample > 0.0
+          ? options_.subsample
+          : std::min(1.0, std::max(BoostOptions::kAutoSubsampleShare,
+                                   BoostOptions::kAutoSubsampleRows / std::max(n_fit, 1)));
   double best_loss = std::numeric_limits<double>::infinity();
   int best_round = 0, rounds = 0;
   for (int round = 0; round < options_.n_rounds; ++round) {
@@ -203,10 +216,10 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     sample.resize(n_fit);
     left_out.positions.resize(n_fit);
     int n_in = n_fit, n_out = 0;
-    if (options_.subsample < 1.0) {
+    if (subsample < 1.0) {
       n_in = 0;
       // uniform() < subsample, as an integer comparison of the same draw
-      const auto threshold = static_cast<std::uint64_t>(std::ceil(std::ldexp(options_.subsample, 53)));
+      const auto threshold = static_cast<std::uint64_t>(std::ceil(std::ldexp(subsample, 53)));
       for (int i = 0; i < n_fit; ++i) {
         const bool take = (random.next() >> 11) < threshold;
         sample[n_in] = i;
@@ -235,11 +248,12 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
       hessians[c].resize(n_sample);
     }
     for (int s = 0; s < n_sample; ++s) {
-      const int r = sample_rows[s];
-      const double w = weight(r);
-      const double* f = fitting.raw.data() + static_cast<size_t>(sample[s]) * k;
+      const size_t i = sample[s];
+      const double w = fitting.weight[i];
+      const double* f = fitting.raw.data() + i * k;
+      const double* y = fitting.target.data() + i * k;
       if (objective == BoostObjective::kSquaredError) {
-        gradients[0][s] = w * (f[0] - targets[0][r]);
+        gradients[0][s] = w * (f[0] - y[0]);
         hessians[0][s] = w;
         continue;
       }
@@ -249,7 +263,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         softmax(f, k, q.data());
       }
       for (int c = 0; c < k; ++c) {
-        gradients[c][s] = w * (q[c] - targets[c][r]);
+        gradients[c][s] = w * (q[c] - y[c]);
         hessians[c][s] = w * std::max(q[c] * (1.0 - q[c]), kHessianFloor);
       }
     }

@@ -10,7 +10,8 @@
 // rows. Early stopping holds out validation_fraction of each training fold (drawn by the task's
 // own SeededRandom stream, seed + task index) and keeps the trees up to the round with the
 // smallest validation loss, stopping after early_stopping_rounds rounds without improvement;
-// the number of rounds kept is reported per fold. Rows may be subsampled per round (Bernoulli)
+// the number of rounds kept is reported per fold. Rows may be subsampled per round (Bernoulli;
+// by default all rows of folds up to 10^5 fitting rows and max(30%, 10^5 rows) of larger ones)
 // and covariates per tree. The covariates are binned once per cross-fit (FeatureBinCache, shared
 // by all nuisances of a call); every (nuisance, repetition, fold) task trains on those bins
 // through its row list and predicts only its held-out rows.
@@ -34,12 +35,16 @@ struct BoostOptions {
   BoostObjective objective = BoostObjective::kSquaredError;
   TreeOptions tree;
   int n_rounds = 500;                // maximum number of rounds
-  double subsample = 1.0;            // share of fitting rows per round, (0, 1]
+  // Share of the fitting rows drawn per round, in (0, 1]; 0 = automatic:
+  // min(1, max(kAutoSubsampleShare, kAutoSubsampleRows / fitting rows)).
+  double subsample = 0.0;
   double colsample = 1.0;            // share of covariates per tree, (0, 1]
   int early_stopping_rounds = 10;    // 0 = no early stopping (all n_rounds rounds)
   double validation_fraction = 0.1;  // share of each training fold held out for early stopping
   int max_bins = 255;
   std::uint64_t seed = 0;
+  static constexpr double kAutoSubsampleShare = 0.3;
+  static constexpr double kAutoSubsampleRows = 100000.0;
 };
 
 // Binned covariates shared by the learners of one cross-fit call, computed on first use.
