@@ -78,6 +78,9 @@ progress_ticker <- function(total, envir = parent.frame()) {
 # One threaded C++ cross-fit of core groups: each member's predictions (`preds`) and what its
 # learner reported per fold (`info`), by member name. `tick(done)` gets progress.
 run_core_groups <- function(X, folds, groups, num_threads, standardize, tick = NULL) {
+  # On large tables, the input checks' temporaries are collected before the cross-fit's
+  # buffers are allocated, so that the two do not add up in the fit's peak memory.
+  if (length(X) >= 1e7) gc(verbose = FALSE)
   fitted <- core_call(.fastdml_crossfit(X, folds, groups, num_threads, standardize, tick))
   preds <- info <- list()
   for (g in seq_along(groups)) {

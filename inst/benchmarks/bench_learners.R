@@ -28,10 +28,11 @@
 #                                                                    (n <= 1e5 by default)
 # Each contender runs in a fresh R process (callr::r()) that loads its packages and the data,
 # builds its input (causal_data() / DoubleMLData) and drops the raw data; the kernel's peak-RSS
-# mark is then reset (/proc/self/clear_refs) and read as the baseline (VmHWM). After the timed
-# runs VmHWM is read again: peak_MB is that absolute peak of the process (R, packages, the
-# contender's copy of the data, the fits), inc_MB the peak added by fitting (peak_MB minus the
-# baseline). Times are the median elapsed seconds of the fit alone (learners, cross-fitting and
+# mark is then reset (/proc/self/clear_refs) and read as the baseline (VmHWM). After the first
+# timed run VmHWM is read again: peak_MB is that absolute peak of the process (R, packages, the
+# contender's copy of the data, one fit), inc_MB the peak added by one fit (peak_MB minus the
+# baseline). Later runs are only timed: their peaks would also count the heap left behind by
+# the earlier runs, not memory the fit needs. Times are the median elapsed seconds of the fit alone (learners, cross-fitting and
 # the score; DoubleML: learner and DoubleMLIRM construction, set_sample_splitting(), fit()).
 # Out-of-fold nuisance loss, computed here in the same way for every contender from its
 # out-of-fold predictions (fastdml: nuisances(fit); DoubleML: fit(store_predictions = TRUE)):
@@ -238,8 +239,9 @@ run_contender <- function(contender, data_file, reps, threads, K) {
         warnings_seen <<- c(warnings_seen, conditionMessage(w))
         invokeRestart("muffleWarning")
       }))[["elapsed"]]
+    if (r == 1L) peak <- status_mb("VmHWM")
   }
-  c(value, list(times = times, peak = status_mb("VmHWM"), baseline = baseline,
+  c(value, list(times = times, peak = peak, baseline = baseline,
                 hwm_reset = reset, warnings = unique(warnings_seen),
                 xgb_stand_in = contender == "DoubleML_xgboost" && !xgb_native))
 }
@@ -368,8 +370,9 @@ report <- c(
                                   pkg_version, character(1)), collapse = ", ")),
   sprintf("Simulated non-linear confounded data, true ATE = %g.", true_ate),
   "seconds: median elapsed time of 'reps' runs of the fit; ratio: seconds / fastdml_boost's at",
-  "the same n; peak_MB: peak RSS of the contender's fresh R process; inc_MB: peak added by the",
-  "fit over the loaded data; X_MB: size of the covariate matrix; out-of-fold losses: g0 RMSE",
+  "the same n; peak_MB: peak RSS of the contender's fresh R process up to the end of its first",
+  "fit; inc_MB: peak added by that fit over the loaded data; X_MB: size of the covariate",
+  "matrix; out-of-fold losses: g0 RMSE",
   "on control rows, g1 RMSE on treated rows, log loss of m.",
   "",
   local({

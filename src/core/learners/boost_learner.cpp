@@ -36,12 +36,11 @@ void softmax(const double* f, int k, double* q) {
   for (int c = 0; c < k; ++c) q[c] /= total;
 }
 
-// Raw scores (K per row, row-major) of a set of rows (and, for a subset, their positions in
-// the full set), with the rows' targets (K per row) and weights gathered once, contiguously.
+// Raw scores (K per row, row-major) of a set of rows, with the rows' targets (K per row) and
+// weights (if any) gathered once, contiguously.
 struct Scores {
   std::vector<int> rows;
   std::vector<double> raw;
-  std::vector<int> positions;
   std::vector<double> target;
   std::vector<double> weight;
 };
@@ -159,12 +158,12 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     const size_t size = scores->rows.size();
     scores->raw.resize(size * k);
     scores->target.resize(size * k);
-    scores->weight.resize(size);
+    scores->weight.resize(weights == nullptr ? 0 : size);
     for (size_t i = 0; i < size; ++i) {
       std::copy(init.begin(), init.end(), scores->raw.begin() + i * k);
       const int r = scores->rows[i];
       for (int c = 0; c < k; ++c) scores->target[i * k + c] = targets[c][r];
-      scores->weight[i] = weight(r);
+      if (weights != nullptr) scores->weight[i] = weights[r];
     }
   }
 
@@ -186,12 +185,15 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         value = top + std::log(total_exp);
         for (int c = 0; c < k; ++c) value -= y[c] * f[c];
       }
-      total += scores.weight[i] * value;
-      mass += scores.weight[i];
+      const double w = weights == nullptr ? 1.0 : scores.weight[i];
+      total += w * value;
+      mass += w;
     }
     return total / mass;
   };
 
+  const std::vector<std::uint8_t> validation_bins =
+      row_major_bins(bins, validation.rows.data(), n_valid);
   TreeGrower grower(bins, options_.tree);
   std::vector<HistogramTree> trees;
   std::vector<int> all_features(bins.p());
@@ -199,7 +201,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   std::vector<int> sample, sample_rows, leaf;
   std::vector<double> q(k);
   std::vector<std::vector<double>> gradients(k), hessians(k);
-  Scores left_out;                     // fitting rows outside this round's subsample
+  std::vector<int> left_out;           // positions of the fitting rows outside the subsample
   std::vector<int> order, buffer;      // scratch of HistogramTree::add_leaf_values
   const int n_fit = static_cast<int>(fitting.rows.size());
   const double subsample =
@@ -214,7 +216,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     // Bernoulli subsample of the fitting positions and its complement, written without a
     // branch on the draw.
     sample.resize(n_fit);
-    left_out.positions.resize(n_fit);
+    left_out.resize(n_fit);
     int n_in = n_fit, n_out = 0;
     if (subsample < 1.0) {
       n_in = 0;
@@ -223,7 +225,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
       for (int i = 0; i < n_fit; ++i) {
         const bool take = (random.next() >> 11) < threshold;
         sample[n_in] = i;
-        left_out.positions[n_out] = i;
+        left_out[n_out] = i;
         n_in += take;
         n_out += !take;
       }
@@ -234,7 +236,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     }
     if (n_in == n_fit) std::iota(sample.begin(), sample.end(), 0);
     sample.resize(n_in);
-    left_out.positions.resize(n_out);
+    left_out.resize(n_out);
     const int n_sample = static_cast<int>(sample.size());
     sample_rows.resize(n_sample);
     for (int s = 0; s < n_sample; ++s) sample_rows[s] = fitting.rows[sample[s]];
@@ -249,7 +251,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     }
     for (int s = 0; s < n_sample; ++s) {
       const size_t i = sample[s];
-      const double w = fitting.weight[i];
+      const double w = weights == nullptr ? 1.0 : fitting.weight[i];
       const double* f = fitting.raw.data() + i * k;
       const double* y = fitting.target.data() + i * k;
       if (objective == BoostObjective::kSquaredError) {
@@ -267,19 +269,16 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
         hessians[c][s] = w * std::max(q[c] * (1.0 - q[c]), kHessianFloor);
       }
     }
-    if (n_sample < n_fit) {
-      left_out.rows.resize(n_out);
-      for (int i = 0; i < n_out; ++i) left_out.rows[i] = fitting.rows[left_out.positions[i]];
-    }
     for (int c = 0; c < k; ++c) {
       HistogramTree tree = grower.grow(sample_rows, gradients[c], hessians[c], features, leaf, runner);
       for (int s = 0; s < n_sample; ++s) {
         fitting.raw[static_cast<size_t>(sample[s]) * k + c] += tree.nodes[leaf[s]].value;
       }
       if (n_sample < n_fit) {
-        tree.add_leaf_values(bins, left_out.rows, fitting.raw.data(), k, c, order, buffer, left_out.positions.data());
+        tree.add_leaf_values(bins, fitting.rows, fitting.raw.data(), k, c, order, buffer, &left_out);
       }
-      tree.add_leaf_values(bins, validation.rows, validation.raw.data(), k, c, order, buffer);
+      RoutingTable(tree).add_leaf_values(validation_bins.data(), bins.p(), n_valid,
+                                         validation.raw.data(), k, c);
       trees.push_back(std::move(tree));
     }
     rounds = round + 1;
@@ -295,11 +294,23 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   }
   const int kept = n_valid > 0 ? best_round : rounds;
 
+  // The predicted rows go through all kept trees in blocks whose bins, copied row by row, stay
+  // in cache from tree to tree.
   std::vector<double> raw(predict.size() * k);
   for (size_t i = 0; i < predict.size(); ++i) std::copy(init.begin(), init.end(), raw.begin() + i * k);
-  for (int t = 0; t < kept; ++t) {
-    for (int c = 0; c < k; ++c) {
-      trees[static_cast<size_t>(t) * k + c].add_leaf_values(bins, predict, raw.data(), k, c, order, buffer);
+  std::vector<RoutingTable> tables;
+  tables.reserve(static_cast<size_t>(kept) * k);
+  for (size_t t = 0; t < static_cast<size_t>(kept) * k; ++t) tables.emplace_back(trees[t]);
+  constexpr int kPredictBlock = 1024;
+  const int n_predict = static_cast<int>(predict.size());
+  for (int first = 0; first < n_predict; first += kPredictBlock) {
+    const int size = std::min(kPredictBlock, n_predict - first);
+    const std::vector<std::uint8_t> block = row_major_bins(bins, predict.data() + first, size);
+    for (int t = 0; t < kept; ++t) {
+      for (int c = 0; c < k; ++c) {
+        tables[static_cast<size_t>(t) * k + c].add_leaf_values(
+            block.data(), bins.p(), size, raw.data() + static_cast<size_t>(first) * k, k, c);
+      }
     }
   }
   for (size_t i = 0; i < predict.size(); ++i) {

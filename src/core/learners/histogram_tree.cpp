@@ -50,18 +50,21 @@ int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
 void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows,
                                     double* out, int stride, int offset,
                                     std::vector<int>& order, std::vector<int>& buffer,
-                                    const int* slots) const {
-  const int m = static_cast<int>(rows.size());
-  order.resize(m);
+                                    const std::vector<int>* subset) const {
+  if (subset == nullptr) {
+    order.resize(rows.size());
+    std::iota(order.begin(), order.end(), 0);
+  } else {
+    order.assign(subset->begin(), subset->end());
+  }
+  const int m = static_cast<int>(order.size());
   buffer.resize(m);
-  std::iota(order.begin(), order.end(), 0);
   std::vector<int> begin(nodes.size(), 0), end(nodes.size(), m);
   for (size_t node = 0; node < nodes.size(); ++node) {
     const TreeNode& split = nodes[node];
     if (split.feature < 0) {
       for (int i = begin[node]; i < end[node]; ++i) {
-        const size_t slot = slots == nullptr ? order[i] : slots[order[i]];
-        out[slot * stride + offset] += split.value;
+        out[static_cast<size_t>(order[i]) * stride + offset] += split.value;
       }
       continue;
     }
@@ -82,6 +85,57 @@ void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<i
     end[split.left] = begin[split.right] = begin[node] + n_left;
     end[split.right] = end[node];
   }
+}
+
+RoutingTable::RoutingTable(const HistogramTree& tree) {
+  const std::vector<TreeNode>& nodes = tree.nodes;
+  steps_.resize(nodes.size());
+  values_.resize(nodes.size());
+  std::vector<int> depth(nodes.size(), 0);
+  for (size_t node = 0; node < nodes.size(); ++node) {
+    const TreeNode& split = nodes[node];
+    const int self = static_cast<int>(node);
+    values_[node] = split.value;
+    if (split.feature < 0) {
+      steps_[node] = {0, 255, 0, {self, self}};
+      continue;
+    }
+    steps_[node] = {split.feature, split.bin, split.missing_left ? 0 : 255, {split.left, split.right}};
+    depth[split.left] = depth[split.right] = depth[node] + 1;
+    depth_ = std::max(depth_, depth[node] + 1);
+  }
+}
+
+void RoutingTable::add_leaf_values(const std::uint8_t* x, int p, int m, double* out, int stride,
+                                   int offset) const {
+  // Rows go down in blocks, one level at a time for the whole block, so that the steps of
+  // different rows are independent work.
+  constexpr int kBlock = 256;
+  int node[kBlock];
+  const Step* steps = steps_.data();
+  for (int first = 0; first < m; first += kBlock) {
+    const int size = std::min(kBlock, m - first);
+    const std::uint8_t* block = x + static_cast<size_t>(first) * p;
+    std::fill(node, node + size, 0);
+    for (int d = 0; d < depth_; ++d) {
+      for (int l = 0; l < size; ++l) {
+        const Step& step = steps[node[l]];
+        const int b = block[static_cast<size_t>(l) * p + step.feature];
+        node[l] = step.child[(b == 0 ? step.missing : b) > step.bin];
+      }
+    }
+    for (int l = 0; l < size; ++l) out[static_cast<size_t>(first + l) * stride + offset] += values_[node[l]];
+  }
+}
+
+std::vector<std::uint8_t> row_major_bins(const FeatureBins& bins, const int* rows, int m) {
+  const int p = bins.p();
+  std::vector<std::uint8_t> x(static_cast<size_t>(m) * p);
+  for (int j = 0; j < p; ++j) {
+    const std::uint8_t* column = bins.column(j);
+    for (int i = 0; i < m; ++i) x[static_cast<size_t>(i) * p + j] = column[rows[i]];
+  }
+  return x;
 }
 
 TreeGrower::TreeGrower(const FeatureBins& bins, const TreeOptions& options)

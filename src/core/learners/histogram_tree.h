@@ -47,13 +47,38 @@ class HistogramTree {
   std::vector<TreeNode> nodes;  // nodes[0] is the root
   int leaf_of(const FeatureBins& bins, int row) const;
   double predict(const FeatureBins& bins, int row) const { return nodes[leaf_of(bins, row)].value; }
-  // Adds the leaf value of rows[i] to out[s_i * stride + offset] for every i, s_i = slots[i]
-  // (or i without slots), routing all rows down the tree node by node (independent loads,
-  // unlike one row's chain of nodes; branch-free partitions); `order` and `buffer` are scratch.
+  // Adds the leaf value of rows[i] to out[i * stride + offset] for every i, or only for the
+  // positions i in `subset` (increasing), routing the rows down the tree node by node
+  // (independent loads, unlike one row's chain of nodes; branch-free partitions); `order` and
+  // `buffer` are scratch.
   void add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows, double* out,
                        int stride, int offset, std::vector<int>& order, std::vector<int>& buffer,
-                       const int* slots = nullptr) const;
+                       const std::vector<int>* subset = nullptr) const;
 };
+
+// A tree in table form, for routing many rows whose bins are stored row by row: a leaf sends
+// every bin to itself, so every row takes exactly `depth` steps, each a load and a select.
+class RoutingTable {
+ public:
+  explicit RoutingTable(const HistogramTree& tree);
+  // Adds the leaf values of the m rows whose bins are x[i * p + j] to out[i * stride + offset].
+  void add_leaf_values(const std::uint8_t* x, int p, int m, double* out, int stride,
+                       int offset) const;
+
+ private:
+  struct Step {
+    int feature;
+    int bin;      // value bins 1..bin go to child[0]
+    int missing;  // the missing bin 0 is read as 0 (to child[0]) or 255 (to child[1])
+    int child[2];
+  };
+  std::vector<Step> steps_;
+  std::vector<double> values_;
+  int depth_ = 0;
+};
+
+// Bins of a set of rows copied row by row (p bytes per row), for RoutingTable.
+std::vector<std::uint8_t> row_major_bins(const FeatureBins& bins, const int* rows, int m);
 
 class TreeGrower {
  public:
