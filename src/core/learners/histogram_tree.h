@@ -157,6 +157,7 @@ class TreeGrower {
   std::vector<double> candidate_sums_, candidate_gains_;  // best_split scratch
   const std::vector<int>* rows_ = nullptr;
   bool constant_hessian_ = false;  // every h equal (their sums are then count * h)
+  bool ahead_ = false;             // prefetch the bins of rows ahead (large tables)
   double g_scale_ = 1.0;           // gradient of one quantisation step
   double h_scale_ = 1.0;           // hessian of one step (or the constant hessian)
   std::vector<Histogram> histograms_;
