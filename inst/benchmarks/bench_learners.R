@@ -372,8 +372,7 @@ report <- c(
   "seconds: median elapsed time of 'reps' runs of the fit; ratio: seconds / fastdml_boost's at",
   "the same n; peak_MB: peak RSS of the contender's fresh R process up to the end of its first",
   "fit; inc_MB: peak added by that fit over the loaded data; X_MB: size of the covariate",
-  "matrix; out-of-fold losses: g0 RMSE",
-  "on control rows, g1 RMSE on treated rows, log loss of m.",
+  "matrix; out-of-fold losses: g0 RMSE on control rows, g1 RMSE on treated rows, log loss of m.",
   "",
   local({
     old <- options(width = 200)
