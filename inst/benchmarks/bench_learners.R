@@ -81,17 +81,9 @@ for (contender in names(needs)) {
   }
 }
 
-simulate <- function(n, seed = 1) {
-  set.seed(seed)
-  X <- matrix(rnorm(n * p), n, p, dimnames = list(NULL, paste0("x", seq_len(p))))
-  propensity <- 0.05 + 0.9 * plogis(sin(2 * X[, 1]) + 0.5 * (X[, 2]^2 - 1) +
-                                      0.8 * X[, 3] * (X[, 4] > 0) - 0.2)
-  d <- rbinom(n, 1, propensity)
-  g0 <- sin(2 * X[, 1]) + 0.5 * X[, 2]^2 + X[, 3] * X[, 5] + 0.5 * abs(X[, 4]) +
-    0.5 * (X[, 6] > 0)
-  tau <- true_ate + 0.5 * X[, 1] + 0.25 * (X[, 2]^2 - 1)  # mean true_ate
-  y <- g0 + d * tau + rnorm(n)
-  list(X = X, y = y, d = as.numeric(d))
+source("inst/benchmarks/sim_nonlinear_irm.R")
+simulate <- function(n) {
+  simulate_nonlinear_irm(n, seed = 1, p = p, true_ate = true_ate)[c("X", "y", "d")]
 }
 
 # One contender in a fresh R process: returns the elapsed times of the runs, the peak RSS

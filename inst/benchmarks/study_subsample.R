@@ -5,8 +5,9 @@
 # Usage, from the package root: Rscript inst/benchmarks/study_subsample.R
 # Settings: STUDY_N (sizes, comma separated, default "1e3,3e3,1e4,1e5,3e5"), STUDY_REPS
 # (replications at n <= 1e4, default 6; half as many, at least 2, above).
-# Data: the non-linear confounded design of bench_learners.R (p = 20, binary treatment whose
-# propensity is non-linear in x1..x4, outcome non-linear in x1..x6, true ATE 1). Each
+# Data: the non-linear confounded design of bench_learners.R (sim_nonlinear_irm.R: p = 20,
+# binary treatment whose propensity is non-linear in x1..x4, outcome non-linear in x1..x6,
+# true ATE 1). Each
 # replication fits dml_irm() with 5 folds and the same lrn_boost() for g0, g1 and m, once per
 # subsample setting, on the same data and folds. Reported per size and setting, averaged over
 # replications: the excess mean squared error of each nuisance against its true function
@@ -21,18 +22,12 @@ env_num <- function(name, default) {
 sizes <- env_num("STUDY_N", c(1e3, 3e3, 1e4, 1e5, 3e5))
 reps_small <- as.integer(env_num("STUDY_REPS", 6))
 p <- 20L
+source("inst/benchmarks/sim_nonlinear_irm.R")
 simulate <- function(n, seed) {
-  set.seed(seed)
-  X <- matrix(rnorm(n * p), n, p, dimnames = list(NULL, paste0("x", seq_len(p))))
-  propensity <- 0.05 + 0.9 * plogis(sin(2 * X[, 1]) + 0.5 * (X[, 2]^2 - 1) +
-                                      0.8 * X[, 3] * (X[, 4] > 0) - 0.2)
-  d <- rbinom(n, 1, propensity)
-  g0 <- sin(2 * X[, 1]) + 0.5 * X[, 2]^2 + X[, 3] * X[, 5] + 0.5 * abs(X[, 4]) +
-    0.5 * (X[, 6] > 0)
-  tau <- 1 + 0.5 * X[, 1] + 0.25 * (X[, 2]^2 - 1)
-  y <- g0 + d * tau + rnorm(n)
-  data <- data.frame(X, d = d, y = y)
-  list(spec = causal_data(data, "y", "d", colnames(X)), g0 = g0, g1 = g0 + tau, m = propensity)
+  sim <- simulate_nonlinear_irm(n, seed, p = p)
+  data <- data.frame(sim$X, d = sim$d, y = sim$y)
+  list(spec = causal_data(data, "y", "d", colnames(sim$X)), g0 = sim$g0, g1 = sim$g1,
+       m = sim$propensity)
 }
 settings <- list(`1` = 1, `0.5` = 0.5, `0.3` = 0.3, `NULL (default)` = NULL)
 rows <- list()
