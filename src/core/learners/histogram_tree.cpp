@@ -415,12 +415,7 @@ HistogramTree TreeGrower::grow(const std::vector<int>& rows, const std::vector<d
   std::vector<bool> active(1, true);
   Leaf& root = leaves[0];
   root.end = m;
-  for (int k = 0; k < m; ++k) {
-    const std::int64_t low = static_cast<std::int64_t>(static_cast<std::uint64_t>(packed_[k]) & 0xFFFFFFFFULL);
-    root.sums.g += (packed_[k] - low) / kLow;
-    root.sums.h += constant_hessian_ ? 0 : low;
-  }
-  root.sums.count = m;
+  root.sums = unpack(std::accumulate(packed_.begin(), packed_.end(), std::int64_t(0)), m);
   auto search = [&](Leaf& node) {
     if (node.histogram >= 0) node.split = best_split(node, histograms_[node.histogram], features);
     if (node.split.feature < 0 && node.histogram >= 0) {

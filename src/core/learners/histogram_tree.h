@@ -120,15 +120,18 @@ class TreeGrower {
   };
 
   void quantise(const std::vector<double>& g, const std::vector<double>& h);
-  Sums bin_sums(const Histogram& histogram, int slot) const {
-    const std::int64_t packed = histogram.packed[slot];
+  // The sums of a packed total q_g * 2^32 + (q_h or the count) over `count` rows.
+  Sums unpack(std::int64_t packed, long long count) const {
     const std::int64_t low =
         static_cast<std::int64_t>(static_cast<std::uint64_t>(packed) & 0xFFFFFFFFULL);
     Sums sums;
     sums.g = (packed - low) / (std::int64_t(1) << 32);
     sums.h = constant_hessian_ ? 0 : low;
-    sums.count = constant_hessian_ ? low : histogram.counts[slot];
+    sums.count = constant_hessian_ ? low : count;
     return sums;
+  }
+  Sums bin_sums(const Histogram& histogram, int slot) const {
+    return unpack(histogram.packed[slot], constant_hessian_ ? 0 : histogram.counts[slot]);
   }
   double gradient(const Sums& sums) const { return g_scale_ * static_cast<double>(sums.g); }
   double hessian(const Sums& sums) const {
