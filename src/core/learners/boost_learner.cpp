@@ -195,7 +195,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   const std::vector<std::uint8_t> validation_bins =
       row_major_bins(bins, validation.rows.data(), n_valid);
   TreeGrower grower(bins, options_.tree);
-  std::vector<HistogramTree> trees;
+  std::vector<RoutingTable> trees;  // every round's trees, in table form
   std::vector<int> all_features(bins.p());
   for (int j = 0; j < bins.p(); ++j) all_features[j] = j;
   std::vector<int> sample, sample_rows, leaf;
@@ -277,9 +277,9 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
       if (n_sample < n_fit) {
         tree.add_leaf_values(bins, fitting.rows, fitting.raw.data(), k, c, order, buffer, &left_out);
       }
-      RoutingTable(tree).add_leaf_values(validation_bins.data(), bins.p(), n_valid,
-                                         validation.raw.data(), k, c);
-      trees.push_back(std::move(tree));
+      trees.emplace_back(tree);
+      trees.back().add_leaf_values(validation_bins.data(), bins.p(), n_valid,
+                                   validation.raw.data(), k, c);
     }
     rounds = round + 1;
     if (n_valid > 0) {
@@ -298,9 +298,6 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
   // in cache from tree to tree.
   std::vector<double> raw(predict.size() * k);
   for (size_t i = 0; i < predict.size(); ++i) std::copy(init.begin(), init.end(), raw.begin() + i * k);
-  std::vector<RoutingTable> tables;
-  tables.reserve(static_cast<size_t>(kept) * k);
-  for (size_t t = 0; t < static_cast<size_t>(kept) * k; ++t) tables.emplace_back(trees[t]);
   constexpr int kPredictBlock = 1024;
   const int n_predict = static_cast<int>(predict.size());
   for (int first = 0; first < n_predict; first += kPredictBlock) {
@@ -308,7 +305,7 @@ int BoostLearner::fit_predict(const FeatureBins& bins, const std::vector<const d
     const std::vector<std::uint8_t> block = row_major_bins(bins, predict.data() + first, size);
     for (int t = 0; t < kept; ++t) {
       for (int c = 0; c < k; ++c) {
-        tables[static_cast<size_t>(t) * k + c].add_leaf_values(
+        trees[static_cast<size_t>(t) * k + c].add_leaf_values(
             block.data(), bins.p(), size, raw.data() + static_cast<size_t>(first) * k, k, c);
       }
     }

@@ -1,6 +1,6 @@
-// HistogramTree and TreeGrower: see histogram_tree.h. The fitting rows are kept as positions k
-// (into rows, g and h) partitioned by leaf, each leaf a contiguous range kept in increasing
-// order by stable partitioning, so histograms read the bins in increasing row order.
+// HistogramTree, RoutingTable and TreeGrower: see histogram_tree.h. The fitting rows are kept
+// as positions k (into rows, g and h) partitioned by leaf, each leaf a contiguous range kept in
+// increasing order by stable partitioning, so histograms read the bins in increasing row order.
 #include "core/learners/histogram_tree.h"
 
 #include <algorithm>
@@ -18,7 +18,6 @@ constexpr int kRowsForThreadedHistogram = 8192;
 constexpr int kFeatureBlock = TreeGrower::kFeatureBlock;
 constexpr double kMaxInt32 = 2147483647.0;
 constexpr double kMaxUint32 = 4294967295.0;
-constexpr std::int64_t kLow = 4294967296LL;  // 2^32: the packed gradient's place value
 
 // Rows ahead of the current one whose bins are prefetched in the gathers below, on tables of
 // at least kPrefetchRows rows: there a node's rows are scattered over columns that do not fit
@@ -34,32 +33,7 @@ inline void prefetch(const void* address) {
 #endif
 }
 
-// Where a split sends a bin, without a branch on the data: value bins 1..bin go left, and the
-// missing bin 0 is read as 0 (left) or 255 (right; split bins are at most 254). The partitions
-// below write every position to both outputs and advance one of them, which costs less than a
-// mispredicted branch per row and level.
-class Router {
- public:
-  Router(int bin, bool missing_left) : bin_(bin), missing_(missing_left ? 0 : 255) {}
-  explicit Router(const TreeNode& node) : Router(node.bin, node.missing_left) {}
-  bool left(int b) const { return (b == 0 ? missing_ : b) <= bin_; }
-
- private:
-  int bin_;
-  int missing_;
-};
-
 }  // namespace
-
-int HistogramTree::leaf_of(const FeatureBins& bins, int row) const {
-  int node = 0;
-  while (nodes[node].feature >= 0) {
-    const TreeNode& split = nodes[node];
-    const int b = bins.column(split.feature)[row];
-    node = Router(split).left(b) ? split.left : split.right;
-  }
-  return node;
-}
 
 void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<int>& rows,
                                     double* out, int stride, int offset,
@@ -85,7 +59,7 @@ void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<i
     }
     const std::uint8_t* column = bins.column(split.feature);
     int n_left = 0, n_right = 0;
-    const Router route(split);
+    const Router route(split);  // each position is written to both sides, one side advances
     int* left_out = order.data() + begin[node];
     for (int i = begin[node]; i < end[node]; ++i) {
       if (ahead && i + kAhead < end[node]) prefetch(column + rows[order[i + kAhead]]);
@@ -105,7 +79,7 @@ void HistogramTree::add_leaf_values(const FeatureBins& bins, const std::vector<i
 
 RoutingTable::RoutingTable(const HistogramTree& tree) {
   const std::vector<TreeNode>& nodes = tree.nodes;
-  steps_.resize(nodes.size());
+  steps_.reserve(nodes.size());
   values_.resize(nodes.size());
   std::vector<int> depth(nodes.size(), 0);
   for (size_t node = 0; node < nodes.size(); ++node) {
@@ -113,10 +87,10 @@ RoutingTable::RoutingTable(const HistogramTree& tree) {
     const int self = static_cast<int>(node);
     values_[node] = split.value;
     if (split.feature < 0) {
-      steps_[node] = {0, 255, 0, {self, self}};
+      steps_.push_back({0, Router(255, true), {self, self}});
       continue;
     }
-    steps_[node] = {split.feature, split.bin, split.missing_left ? 0 : 255, {split.left, split.right}};
+    steps_.push_back({split.feature, Router(split), {split.left, split.right}});
     depth[split.left] = depth[split.right] = depth[node] + 1;
     depth_ = std::max(depth_, depth[node] + 1);
   }
@@ -137,10 +111,12 @@ void RoutingTable::add_leaf_values(const std::uint8_t* x, int p, int m, double* 
       for (int l = 0; l < size; ++l) {
         const Step& step = steps[node[l]];
         const int b = block[static_cast<size_t>(l) * p + step.feature];
-        node[l] = step.child[(b == 0 ? step.missing : b) > step.bin];
+        node[l] = step.child[!step.route.left(b)];
       }
     }
-    for (int l = 0; l < size; ++l) out[static_cast<size_t>(first + l) * stride + offset] += values_[node[l]];
+    for (int l = 0; l < size; ++l) {
+      out[static_cast<size_t>(first + l) * stride + offset] += values_[node[l]];
+    }
   }
 }
 
@@ -210,7 +186,7 @@ void TreeGrower::quantise(const std::vector<double>& g, const std::vector<double
     const std::int64_t q_g = static_cast<std::int64_t>(std::floor(g[k] * g_inverse + 0.5));
     const std::int64_t q_h =
         constant_hessian_ ? 1 : static_cast<std::int64_t>(std::floor(h[k] * h_inverse + 0.5));
-    packed_[k] = q_g * kLow + q_h;
+    packed_[k] = q_g * kPlace + q_h;
   }
 }
 

@@ -1,8 +1,9 @@
-// HistogramTree and TreeGrower: one regression tree of gradient boosting grown on binned
-// covariates (DESIGN.md §5, "trees grown on histograms with subtraction"). Given gradients g and
-// hessians h of the fitting rows, the grower keeps, per leaf, a histogram of (sum g, sum h,
-// count) by bin for every feature; a split of feature j at bin b (value bins 1..b left; the
-// missing bin tried on either side) has gain
+// HistogramTree, RoutingTable and TreeGrower: one regression tree of gradient boosting grown on
+// binned covariates (DESIGN.md §5, "trees grown on histograms with subtraction"), and the tree
+// in table form for routing rows. Given gradients g and hessians h of the fitting rows, the
+// grower keeps, per leaf, a histogram of (sum g, sum h, count) by bin for every feature; a
+// split of feature j at bin b (value bins 1..b left; the missing bin tried on either side) has
+// gain
 //   G_L^2 / (H_L + lambda) + G_R^2 / (H_R + lambda) - G^2 / (H + lambda)
 // and is admissible when both children have at least min_child_size rows and min_child_weight
 // hessian and the gain exceeds 1e-12 G^2 / (H + lambda). Leaves are split best-first (largest
@@ -42,11 +43,22 @@ struct TreeNode {
   double value = 0.0;         // leaf value (already scaled by the learning rate)
 };
 
+// Where a split sends a bin, without a branch on the data: value bins 1..bin go left, and the
+// missing bin 0 is read as 0 (left) or 255 (right; split bins are at most 254).
+class Router {
+ public:
+  Router(int bin, bool missing_left) : bin_(bin), missing_(missing_left ? 0 : 255) {}
+  explicit Router(const TreeNode& node) : Router(node.bin, node.missing_left) {}
+  bool left(int b) const { return (b == 0 ? missing_ : b) <= bin_; }
+
+ private:
+  int bin_;
+  int missing_;
+};
+
 class HistogramTree {
  public:
   std::vector<TreeNode> nodes;  // nodes[0] is the root
-  int leaf_of(const FeatureBins& bins, int row) const;
-  double predict(const FeatureBins& bins, int row) const { return nodes[leaf_of(bins, row)].value; }
   // Adds the leaf value of rows[i] to out[i * stride + offset] for every i, or only for the
   // positions i in `subset` (increasing), routing the rows down the tree node by node
   // (independent loads, unlike one row's chain of nodes; branch-free partitions); `order` and
@@ -57,7 +69,8 @@ class HistogramTree {
 };
 
 // A tree in table form, for routing many rows whose bins are stored row by row: a leaf sends
-// every bin to itself, so every row takes exactly `depth` steps, each a load and a select.
+// every bin (left, bin 255) to itself, so every row takes exactly `depth` steps, each a load
+// and a select.
 class RoutingTable {
  public:
   explicit RoutingTable(const HistogramTree& tree);
@@ -68,8 +81,7 @@ class RoutingTable {
  private:
   struct Step {
     int feature;
-    int bin;      // value bins 1..bin go to child[0]
-    int missing;  // the missing bin 0 is read as 0 (to child[0]) or 255 (to child[1])
+    Router route;  // left: child[0]
     int child[2];
   };
   std::vector<Step> steps_;
@@ -83,6 +95,7 @@ std::vector<std::uint8_t> row_major_bins(const FeatureBins& bins, const int* row
 class TreeGrower {
  public:
   static constexpr int kFeatureBlock = 4;  // features summed together in one pass
+  static constexpr std::int64_t kPlace = std::int64_t(1) << 32;  // place of q_g in a packed sum
   TreeGrower(const FeatureBins& bins, const TreeOptions& options);
   // Grows a tree on the fitting rows `rows` (global row ids) with gradients g[k], hessians h[k]
   // for rows[k], using only the covariates in `features` (increasing). leaf[k] receives the
@@ -125,7 +138,7 @@ class TreeGrower {
     const std::int64_t low =
         static_cast<std::int64_t>(static_cast<std::uint64_t>(packed) & 0xFFFFFFFFULL);
     Sums sums;
-    sums.g = (packed - low) / (std::int64_t(1) << 32);
+    sums.g = (packed - low) / kPlace;
     sums.h = constant_hessian_ ? 0 : low;
     sums.count = constant_hessian_ ? low : count;
     return sums;
