@@ -114,7 +114,7 @@ ref_worst <- function(flags) {
 ref_overlap <- function(d, M_raw, M_trim, trim, k) {
   M_raw <- unname(M_raw)
   M_trim <- unname(M_trim)
-  s_t <- s_c <- w_t <- w_c <- numeric(0)
+  s_t <- s_c <- w_t <- w_c <- w_t_trim <- w_c_trim <- numeric(0)
   clip_t <- clip_b <- clip_any <- logical(0)
   below <- above <- 0
   for (i in seq_along(d)) {
@@ -126,9 +126,11 @@ ref_overlap <- function(d, M_raw, M_trim, trim, k) {
     if (d[i] == k) {
       s_t <- c(s_t, s)
       w_t <- c(w_t, 1 / M_raw[i, k + 1])
+      w_t_trim <- c(w_t_trim, 1 / M_trim[i, k + 1])
     } else {
       s_c <- c(s_c, s)
       w_c <- c(w_c, 1 / M_raw[i, 1])
+      w_c_trim <- c(w_c_trim, 1 / M_trim[i, 1])
     }
     at_t <- M_trim[i, k + 1] <= trim + 1e-12 || M_trim[i, k + 1] >= 1 - trim - 1e-12
     at_b <- M_trim[i, 1] <= trim + 1e-12 || M_trim[i, 1] >= 1 - trim - 1e-12
@@ -142,6 +144,8 @@ ref_overlap <- function(d, M_raw, M_trim, trim, k) {
             ks = ref_ks(s_t, s_c), auc = ref_auc(s_t, s_c),
             ess_ratio_treated = ref_ess(w_t) / length(w_t),
             ess_ratio_baseline = ref_ess(w_c) / length(w_c),
+            ess_ratio_treated_trimmed = ref_ess(w_t_trim) / length(w_t_trim),
+            ess_ratio_baseline_trimmed = ref_ess(w_c_trim) / length(w_c_trim),
             clip_m_treated = mean(clip_t), clip_m_baseline = mean(clip_b),
             clip_m_total = mean(clip_any))
   edge <- max(v$edge_below, v$edge_above)

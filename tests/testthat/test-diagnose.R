@@ -42,7 +42,8 @@ test_that("overlap metrics of every contrast match the hand computation", {
     ref <- ref_overlap(des$d, des$M_raw, des$M_trim, des$trim, k)
     row <- ov$table[k]
     for (name in c("n_pair", "n_treated", "n_baseline", "ks", "auc", "ess_ratio_treated",
-                   "ess_ratio_baseline", "clip_m_treated", "clip_m_baseline", "clip_m_total",
+                   "ess_ratio_baseline", "ess_ratio_treated_trimmed",
+                   "ess_ratio_baseline_trimmed", "clip_m_treated", "clip_m_baseline", "clip_m_total",
                    "flag_edge", "flag_ks", "flag_auc", "flag_ess_treated", "flag_ess_baseline",
                    "flag_clip_m", "overall_flag", "pass")) {
       expect_equal(row[[name]], ref[[name]], tolerance = 1e-10, ignore_attr = TRUE,
@@ -57,6 +58,8 @@ test_that("overlap metrics of every contrast match the hand computation", {
   expect_gt(ov$table$clip_m_total[2], 0)
   # baseline ESS is the same for every contrast
   expect_identical(ov$table$ess_ratio_baseline[1], ov$table$ess_ratio_baseline[2])
+  # the floor binds, so the trimmed weights' ESS differs from the raw one
+  expect_false(isTRUE(all.equal(ov$table$ess_ratio_treated, ov$table$ess_ratio_treated_trimmed)))
   # long table: 8 metrics per contrast, overlap_pass carries the overall flag
   expect_identical(names(ov$summary), c("comparison", "metric", "value", "flag"))
   expect_identical(ov$summary$metric[1:8], c("edge_0.01_below", "edge_0.01_above", "ks", "auc",
@@ -235,7 +238,8 @@ test_that("overlap flags switch exactly at the spec's thresholds", {
   base <- data.table::data.table(comparison = "a", n_pair = 10L, n_treated = 5L, n_baseline = 5L,
                                  `edge_0.01_below` = 0, `edge_0.01_above` = 0, ks = 0.1,
                                  auc = 0.6, ess_ratio_treated = 0.9, ess_ratio_baseline = 0.9,
-                                 clip_m_treated = 0, clip_m_baseline = 0, clip_m_total = 0)
+                                 ess_ratio_treated_trimmed = 0.9,
+                                 ess_ratio_baseline_trimmed = 0.9, clip_m_treated = 0, clip_m_baseline = 0, clip_m_total = 0)
   flag_with <- function(column, value, flag) {
     tab <- data.table::copy(base)
     data.table::set(tab, j = column, value = value)
@@ -356,8 +360,9 @@ test_that("diagnose_overlap() on a binary fit returns the documented tables", {
   expect_identical(names(ov$table), c(
     "comparison", "n_pair", "n_treated", "n_baseline", "edge_0.01_below", "edge_0.01_above",
     "flag_edge", "ks", "flag_ks", "auc", "flag_auc", "ess_ratio_treated", "flag_ess_treated",
-    "ess_ratio_baseline", "flag_ess_baseline", "clip_m_treated", "clip_m_baseline",
-    "clip_m_total", "flag_clip_m", "overall_flag", "pass"))
+    "ess_ratio_baseline", "flag_ess_baseline", "ess_ratio_treated_trimmed",
+    "ess_ratio_baseline_trimmed", "clip_m_treated", "clip_m_baseline", "clip_m_total",
+    "flag_clip_m", "overall_flag", "pass"))
   expect_identical(ov$table$comparison, "1")
   m <- nuisances(bin_fit)$m[, 1]
   d <- bin_fit$spec$d
@@ -368,6 +373,9 @@ test_that("diagnose_overlap() on a binary fit returns the documented tables", {
   expect_equal(ov$table$auc, ref$auc, tolerance = 1e-10)
   expect_equal(ov$table$ess_ratio_treated, ref$ess_ratio_treated, tolerance = 1e-10)
   expect_equal(ov$table$ess_ratio_baseline, ref$ess_ratio_baseline, tolerance = 1e-10)
+  expect_equal(ov$table$ess_ratio_treated_trimmed, ref$ess_ratio_treated_trimmed, tolerance = 1e-10)
+  expect_equal(ov$table$ess_ratio_baseline_trimmed, ref$ess_ratio_baseline_trimmed,
+               tolerance = 1e-10)
   expect_identical(ov$overall_flag, ref$overall_flag)
   expect_identical(ov$rep, 1L)
 })
