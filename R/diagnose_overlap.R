@@ -43,8 +43,9 @@
 #'     `n_pair`, `n_treated` (arm-k units), `n_baseline` (controls), `edge_0.01_below`,
 #'     `edge_0.01_above`, `flag_edge`, `ks`, `flag_ks`, `auc`, `flag_auc`,
 #'     `ess_ratio_treated`, `flag_ess_treated`, `ess_ratio_baseline`, `flag_ess_baseline`,
-#'     `ess_ratio_treated_trimmed`, `ess_ratio_baseline_trimmed`, `clip_m_treated` and `clip_m_baseline` (shares of pair units whose trimmed m_k, resp.
-#'     m_0, is at a bound), `clip_m_total`, `flag_clip_m`, `overall_flag` and `pass`;
+#'     `ess_ratio_treated_trimmed`, `ess_ratio_baseline_trimmed`, `clip_m_treated` and
+#'     `clip_m_baseline` (shares of pair units whose trimmed m_k, resp. m_0, is at a bound),
+#'     `clip_m_total`, `flag_clip_m`, `overall_flag` and `pass`;
 #'   * `summary`: the same in long form, columns `comparison`, `metric`, `value`, `flag`, with
 #'     the metrics `edge_0.01_below`, `edge_0.01_above`, `ks`, `auc`, `ess_ratio_treated`,
 #'     `ess_ratio_baseline`, `clip_m_total` and `overlap_pass` (value 1 = pass, 0 = fail;

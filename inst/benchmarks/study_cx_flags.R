@@ -10,9 +10,11 @@
 #   * oracle: the true propensities of the coupled design (ps_<arm>) and the true outcome
 #     probabilities (mu_<arm>) as external nuisances; no learner, so no fold dependence.
 # Reported: for every flag of diagnose_overlap() and diagnose_balance() (per contrast, plus
-# the baseline ESS ratio), the share of fits with each colour, next to the spec's colour; and
-# for the ESS ratios the median and range of the value, together with the ungraded ESS ratios
-# of the trimmed weights (the weights the scores use).
+# the baseline ESS ratio), the share of fits with each colour, next to the spec's colour; for
+# the ESS ratios the median and range of the value, together with the ungraded ESS ratios of
+# the trimmed weights (the weights the scores use); and the bias of each contrast against the
+# effect of the data as generated (attr "true_ate"; also in standard errors) and against the
+# reference's structural truth (attr "true_ate_structural").
 # Writes inst/benchmarks/results/study_cx_flags_<date>.txt.
 suppressPackageStartupMessages(library(fastdml))
 options(fastdml.progress = FALSE, fastdml.num.threads = 2)
@@ -64,7 +66,11 @@ one_fit <- function(cx, source, fold_seed) {
              ess_treated = ov$ess_ratio_treated, ess_baseline = ov$ess_ratio_baseline,
              ess_treated_trimmed = ov$ess_ratio_treated_trimmed,
              ess_baseline_trimmed = ov$ess_ratio_baseline_trimmed,
-             frac_violations = bal$frac_violations, stringsAsFactors = FALSE)
+             frac_violations = bal$frac_violations,
+             z_true = unname(coef(fit) - attr(cx$data, "true_ate")[-1]) / fit$se,
+             bias_true = unname(coef(fit) - attr(cx$data, "true_ate")[-1]),
+             bias_structural = unname(coef(fit) - attr(cx$data, "true_ate_structural")[-1]),
+             stringsAsFactors = FALSE)
 }
 
 runs <- list()
@@ -119,7 +125,8 @@ for (label in names(groups)) {
   print(colour_shares(rows), row.names = FALSE, digits = 2)
   cat("\nValues, median [min, max] by contrast (neg, error, both):\n")
   for (column in c("ess_treated", "ess_treated_trimmed", "ess_baseline",
-                   "ess_baseline_trimmed", "frac_violations")) {
+                   "ess_baseline_trimmed", "frac_violations", "bias_true", "z_true",
+                   "bias_structural")) {
     cat(sprintf("  %-22s %s\n", column, paste(value_range(rows, column), collapse = "  ")))
   }
 }

@@ -273,9 +273,19 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
     rel <- step("relative_effects", fastdml::relative_effects(fit), continue = TRUE)
     dg <- step("diagnose", fastdml::diagnose(fit), continue = TRUE)
     if (!fz_failed(dg)) step("print.diagnose", utils::capture.output(print(dg)), continue = TRUE)
-    for (nm in fit$spec$treatment_levels) {
-      m <- fit$nuisances[[paste0("m_", nm)]]
-      check(!is.null(m) && all(m >= 0 & m <= 1), sprintf("propensity m_%s missing or outside [0, 1]", nm))
+    # With three or more arms the stored propensities are probabilities; with two they are
+    # dml_irm()'s raw predictions (a regression learner's may leave [0, 1]; the scores clip
+    # them), so only their sum is checked there.
+    levels <- fit$spec$treatment_levels
+    ms <- lapply(levels, function(nm) fit$nuisances[[paste0("m_", nm)]])
+    if (length(levels) > 2L) {
+      for (i in seq_along(levels)) {
+        check(!is.null(ms[[i]]) && all(ms[[i]] >= 0 & ms[[i]] <= 1),
+              sprintf("propensity m_%s missing or outside [0, 1]", levels[i]))
+      }
+    } else {
+      check(!any(vapply(ms, is.null, logical(1))) && fz_close(as.vector(ms[[1L]] + ms[[2L]]), rep(1, length(ms[[1L]])), 1e-12),
+            "two-arm propensities m_control + m_treated differ from 1")
     }
   }
   if (!fz_failed(td) && is.data.frame(td)) check(fz_close(td$estimate, theta, 1e-12) || !is.finite(theta), "tidy()$estimate differs from coef()")
