@@ -284,8 +284,9 @@ fz_exercise_fit <- function(fit, step, check, estimate = FALSE) {
               sprintf("propensity m_%s missing or outside [0, 1]", levels[i]))
       }
     } else {
-      check(!any(vapply(ms, is.null, logical(1))) && fz_close(as.vector(ms[[1L]] + ms[[2L]]), rep(1, length(ms[[1L]])), 1e-12),
-            "two-arm propensities m_control + m_treated differ from 1")
+      sums_to_one <- !any(vapply(ms, is.null, logical(1))) &&
+        fz_close(as.vector(ms[[1L]] + ms[[2L]]), rep(1, length(ms[[1L]])), 1e-12)
+      check(sums_to_one, "two-arm propensities m_control + m_treated differ from 1")
     }
   }
   if (!fz_failed(td) && is.data.frame(td)) check(fz_close(td$estimate, theta, 1e-12) || !is.finite(theta), "tidy()$estimate differs from coef()")

@@ -27,6 +27,8 @@ test_that("coupled CX design: the spec's flags and a bias no worse than the refe
   expect_false(ov$pass)
   bal <- diagnose_balance(fit, threshold = 0.10)
   expect_identical(bal$summary$flag_max_smd, rep("RED", 4))
+  # violation shares .25-.75 over fold seeds and data sets (study_cx_flags.R): RED as in §6
+  expect_identical(bal$summary$flag_violations, rep("RED", 4))
   expect_identical(bal$summary$overall_flag, rep("RED", 4))
   expect_false(bal$pass)
   top <- bal$top$covariate[1:3]

@@ -43,8 +43,8 @@ test_that("overlap metrics of every contrast match the hand computation", {
     row <- ov$table[k]
     for (name in c("n_pair", "n_treated", "n_baseline", "ks", "auc", "ess_ratio_treated",
                    "ess_ratio_baseline", "ess_ratio_treated_trimmed",
-                   "ess_ratio_baseline_trimmed", "clip_m_treated", "clip_m_baseline", "clip_m_total",
-                   "flag_edge", "flag_ks", "flag_auc", "flag_ess_treated", "flag_ess_baseline",
+                   "ess_ratio_baseline_trimmed", "clip_m_treated", "clip_m_baseline",
+                   "clip_m_total", "flag_edge", "flag_ks", "flag_auc", "flag_ess_treated", "flag_ess_baseline",
                    "flag_clip_m", "overall_flag", "pass")) {
       expect_equal(row[[name]], ref[[name]], tolerance = 1e-10, ignore_attr = TRUE,
                    label = sprintf("%s (contrast %d)", name, k))
@@ -238,8 +238,8 @@ test_that("overlap flags switch exactly at the spec's thresholds", {
   base <- data.table::data.table(comparison = "a", n_pair = 10L, n_treated = 5L, n_baseline = 5L,
                                  `edge_0.01_below` = 0, `edge_0.01_above` = 0, ks = 0.1,
                                  auc = 0.6, ess_ratio_treated = 0.9, ess_ratio_baseline = 0.9,
-                                 ess_ratio_treated_trimmed = 0.9,
-                                 ess_ratio_baseline_trimmed = 0.9, clip_m_treated = 0, clip_m_baseline = 0, clip_m_total = 0)
+                                 ess_ratio_treated_trimmed = 0.9, ess_ratio_baseline_trimmed = 0.9,
+                                 clip_m_treated = 0, clip_m_baseline = 0, clip_m_total = 0)
   flag_with <- function(column, value, flag) {
     tab <- data.table::copy(base)
     data.table::set(tab, j = column, value = value)
