@@ -39,23 +39,20 @@ cx_spec <- function(seed) {
                                     covariates = names(d)[1:20]))
 }
 
+# The true nuisances of the coupled design: outcome probabilities mu_<arm>, propensities ps_<arm>.
+oracle_nuisances <- function(data) {
+  c(stats::setNames(lapply(arms, function(a) data[[paste0("mu_", a)]]), paste0("g_", arms)),
+    stats::setNames(lapply(arms, function(a) data[[paste0("ps_", a)]]), paste0("m_", arms)))
+}
+
 one_fit <- function(cx, source, fold_seed) {
-  oracle <- NULL
-  learner_treatment <- lrn_boost()
-  if (source == "oracle") {
-    oracle <- c(stats::setNames(lapply(arms, function(a) cx$data[[paste0("mu_", a)]]),
-                                paste0("g_", arms)),
-                stats::setNames(lapply(arms, function(a) cx$data[[paste0("ps_", a)]]),
-                                paste0("m_", arms)))
-  } else if (source == "logistic") {
-    learner_treatment <- lrn_logistic()
-  }
-  fit <- suppressWarnings(if (is.null(oracle)) {
-    dml_multi_irm(cx$spec, learner_treatment = learner_treatment, n_folds = 5, trim = 0.01,
-                  seed = fold_seed)
-  } else {
-    dml_multi_irm(cx$spec, trim = 0.01, nuisances = oracle)
-  })
+  fit <- suppressWarnings(switch(
+    source,
+    oracle = dml_multi_irm(cx$spec, trim = 0.01, nuisances = oracle_nuisances(cx$data)),
+    logistic = dml_multi_irm(cx$spec, learner_treatment = lrn_logistic(), n_folds = 5,
+                             trim = 0.01, seed = fold_seed),
+    boost = dml_multi_irm(cx$spec, n_folds = 5, trim = 0.01, seed = fold_seed)))
+  bias_true <- unname(coef(fit) - attr(cx$data, "true_ate")[-1])
   ov <- diagnose_overlap(fit)$table
   bal <- diagnose_balance(fit, threshold = 0.10)$summary[1:3]
   data.frame(source = source, fold_seed = fold_seed, contrast = contrasts,
@@ -67,8 +64,7 @@ one_fit <- function(cx, source, fold_seed) {
              ess_treated_trimmed = ov$ess_ratio_treated_trimmed,
              ess_baseline_trimmed = ov$ess_ratio_baseline_trimmed,
              frac_violations = bal$frac_violations,
-             z_true = unname(coef(fit) - attr(cx$data, "true_ate")[-1]) / fit$se,
-             bias_true = unname(coef(fit) - attr(cx$data, "true_ate")[-1]),
+             bias_true = bias_true, z_true = bias_true / fit$se,
              bias_structural = unname(coef(fit) - attr(cx$data, "true_ate_structural")[-1]),
              stringsAsFactors = FALSE)
 }
